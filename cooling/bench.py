@@ -1,0 +1,59 @@
+"""Benchmarks: plant steps per second and peak memory (``cooling bench``).
+
+Figures, not tests: each batch size is timed over enough steps to last about a second
+after a warm-up (so compilation is not counted), on one core (the kernel is serial).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import numpy as np
+
+from cooling.plant import plant as plantmod
+from cooling.simulation import make_traces
+from cooling.spec import load_site
+
+BATCHES = (1, 64, 4096)
+
+
+def plant_steps_per_s(site: str = "enterprise", batch: int = 1, seconds: float = 1.0) -> float:
+    """Plant-steps per second (plants × steps / wall time) of ``plant.step`` at ``batch``."""
+    spec = load_site(site)
+    params = plantmod.params_from_spec(spec).repeat(batch)
+    n_traces = 288  # one day of 5-minute disturbances, cycled
+    traces = make_traces(spec, np.full(batch, 24.0 * 150), n_traces, np.arange(batch))
+    disturbances = [traces.at(k) for k in range(n_traces)]
+    rng = np.random.default_rng(0)
+    lo = np.array([6.0, 16.0, 18.0, 0.4, 0.0])
+    hi = np.array([16.0, 25.0, 32.0, 1.0, 1.0])
+    setpoints = [plantmod.Setpoints(rng.uniform(lo, hi, size=(batch, 5))) for _ in range(n_traces)]
+    state = plantmod.initial_state(params, setpoints[0], disturbances[0], warmup_steps=2)
+    step = plantmod.step
+    k = 0
+    steps = 0
+    start = time.perf_counter()
+    while True:
+        for _ in range(max(1, 1000 // batch)):
+            state, _ = step(state, setpoints[k], disturbances[k], params)
+            k = (k + 1) % n_traces
+            steps += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return steps * batch / elapsed
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process [MB]."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run(seconds: float = 1.0) -> dict:
+    """All benchmark figures, as ``cooling bench --json`` prints them."""
+    return {
+        "plant_steps_per_s": {
+            str(b): round(plant_steps_per_s(batch=b, seconds=seconds)) for b in BATCHES
+        },
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }

@@ -1,0 +1,166 @@
+"""The ``cooling`` command.
+
+    cooling simulate --site enterprise --days 7 [--start DAY] [--seed S] [--json]
+    cooling bench [--json]
+    cooling sites
+
+Every reporting command takes ``--json`` and then prints one JSON object on stdout;
+without it, a readable table (and a progress bar on stderr for long work).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from cooling.spec import SpecError, load_site, site_names
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _day(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day of the year, got {text!r}") from None
+    if not 0 <= value < 365:
+        raise argparse.ArgumentTypeError(f"day of the year must be in 0..364, got {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="cooling", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sim = sub.add_parser("simulate", help="run a controller on a simulated site")
+    sim.add_argument(
+        "--site", default="enterprise", help="shipped site name or path to a YAML spec"
+    )
+    sim.add_argument("--controller", default="fixed", choices=["fixed"], help="controller")
+    sim.add_argument("--days", type=_positive_float, default=7.0, help="simulated days (7)")
+    sim.add_argument("--start", type=_day, default=0.0, help="start day of the year, 0-364 (0)")
+    sim.add_argument("--seed", type=int, default=0, help="seed of the IT-load noise (0)")
+    sim.add_argument("--json", action="store_true", help="print one JSON object")
+
+    bench = sub.add_parser("bench", help="plant speed and memory figures")
+    bench.add_argument("--seconds", type=_positive_float, default=1.0, help="time per figure")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+
+    sub.add_parser("sites", help="list the shipped site specs")
+    return ap
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from cooling.control.baselines import make
+    from cooling.simulation import simulate
+
+    spec = load_site(args.site)
+    controller = make(args.controller, spec)
+    if args.json:
+        report = simulate(spec, controller, args.days, args.start, seeds=(args.seed,))[0]
+    else:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(
+            TextColumn(f"simulating {spec.name} ({args.days:g} days)"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeRemainingColumn(),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("sim", total=None)
+
+            def progress(done: int, total: int) -> None:
+                if done % 288 == 0 or done == total:
+                    bar.update(task, completed=done, total=total)
+
+            report = simulate(
+                spec, controller, args.days, args.start, seeds=(args.seed,), progress=progress
+            )[0]
+    report = {
+        "site": spec.name,
+        "controller": args.controller,
+        "days": args.days,
+        "start_day": args.start,
+        "seed": args.seed,
+        **report,
+    }
+    if args.json:
+        print(json.dumps(report))
+    else:
+        _print_report(report)
+    return 0
+
+
+def _print_report(r: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(
+        title=f"{r['site']} · {r['controller']} · {r['days']:g} days from day {r['start_day']:g}"
+    )
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    rows = [
+        ("PUE", f"{r['pue']:.3f}"),
+        ("cooling partial PUE", f"{r['cooling_ppue']:.3f}"),
+        ("IT energy", f"{r['it_kwh']:,.0f} kWh"),
+        ("facility energy", f"{r['facility_kwh']:,.0f} kWh"),
+        ("cooling energy", f"{r['cooling_kwh']:,.0f} kWh"),
+        *((f"  {k}", f"{v:,.0f} kWh") for k, v in r["cooling_breakdown_kwh"].items()),
+        ("electrical losses", f"{r['electrical_loss_kwh']:,.0f} kWh"),
+        ("water", f"{r['water_l']:,.0f} L (WUE {r['wue_l_per_kwh']:.2f} L/kWh)"),
+        ("carbon", f"{r['carbon_kg']:,.0f} kg CO2"),
+        ("economizer", f"{r['economizer_hours']:,.1f} h"),
+        ("minutes above recommended", f"{r['minutes_above_recommended']:.0f}"),
+        ("minutes above allowable", f"{r['minutes_above_allowable']:.0f}"),
+        ("max rack inlet", f"{r['max_inlet_c']:.1f} °C"),
+    ]
+    for k, v in rows:
+        t.add_row(k, v)
+    Console().print(t)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from cooling import bench
+
+    if not args.json:
+        print("benchmarking (compiling first)...", file=sys.stderr)
+    figures = bench.run(seconds=args.seconds)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for batch, rate in figures["plant_steps_per_s"].items():
+            print(f"plant steps/s, batch {batch:>5}: {rate:>12,}")
+        print(f"peak RSS: {figures['peak_rss_mb']} MB")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "simulate":
+            return _simulate(args)
+        if args.command == "bench":
+            return _bench(args)
+        if args.command == "sites":
+            for name in site_names():
+                print(f"{name}: {load_site(name).description}")
+            return 0
+    except (SpecError, ValueError) as exc:
+        print(f"cooling {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

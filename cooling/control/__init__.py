@@ -1,0 +1,1 @@
+"""Controllers: baselines, and (later) the shielded runtime."""

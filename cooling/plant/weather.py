@@ -1,0 +1,173 @@
+"""Hourly weather: EPW files (or the reduced CSVs shipped in ``envs/data``).
+
+An EPW file has 8 header lines, then 8760 hourly rows; columns 7-10 (1-based) are
+dry-bulb [°C], dew point [°C], relative humidity [%] and station pressure [Pa]. EPW has
+no wet-bulb column: it is computed with psychrolib's ASHRAE psychrometrics,
+``GetTWetBulbFromTDewPoint(T_db, min(T_dp, T_db), p)`` (PHYSICS.md §10). That takes a few
+seconds for a year, so the shipped sites use reduced CSVs (made by
+``scripts/reduce_data.py``) that carry the wet-bulb already computed the same way.
+
+A file with a gap (a missing or repeated hour), a missing-value marker or a value out of
+physical range raises :class:`WeatherError` naming the file, the line and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+HOURS = 8760
+EPW_HEADER_LINES = 8
+#: Physical limits used to reject corrupt rows [°C, Pa].
+DRY_BULB_RANGE_C = (-70.0, 60.0)
+DEW_POINT_RANGE_C = (-90.0, 40.0)
+PRESSURE_RANGE_PA = (30_000.0, 120_000.0)
+#: A non-leap calendar: (month, day, hour 1-24) of each of the 8760 rows.
+_CALENDAR = [
+    ((t := dt.datetime(2021, 1, 1) + dt.timedelta(hours=h)).month, t.day, t.hour + 1)
+    for h in range(HOURS)
+]
+
+
+class WeatherError(ValueError):
+    """A weather file is unreadable, has gaps, or holds unphysical values."""
+
+
+@dataclass(frozen=True)
+class Weather:
+    """A typical year of hourly weather; arrays of 8760 values, hour 0 = 1 Jan 00:00."""
+
+    source: str
+    dry_bulb_c: np.ndarray
+    dew_point_c: np.ndarray
+    pressure_pa: np.ndarray
+    wet_bulb_c: np.ndarray
+
+    def at_hours(self, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Dry- and wet-bulb [°C] at fractional hours of the year (linear, wraps at year end)."""
+        return _interp_hourly(self.dry_bulb_c, hours), _interp_hourly(self.wet_bulb_c, hours)
+
+
+def _interp_hourly(values: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    h = np.mod(np.asarray(hours, dtype=float), HOURS)
+    i0 = np.floor(h).astype(np.int64)
+    frac = h - i0
+    i1 = (i0 + 1) % HOURS
+    return values[i0] * (1.0 - frac) + values[i1] * frac
+
+
+def wet_bulb_c(dry_bulb_c: np.ndarray, dew_point_c: np.ndarray, pressure_pa: np.ndarray):
+    """Wet-bulb temperature [°C] from dry-bulb, dew point and pressure (psychrolib, SI)."""
+    import psychrolib
+
+    psychrolib.SetUnitSystem(psychrolib.SI)
+    return np.array(
+        [
+            psychrolib.GetTWetBulbFromTDewPoint(float(tdb), float(min(tdp, tdb)), float(p))
+            for tdb, tdp, p in zip(dry_bulb_c, dew_point_c, pressure_pa, strict=True)
+        ]
+    )
+
+
+def _check_row(path: Path, line: int, month: int, day: int, hour: int, index: int) -> None:
+    if index >= HOURS:
+        raise WeatherError(f"{path}:{line}: more than {HOURS} hourly rows")
+    want = _CALENDAR[index]
+    if (month, day, hour) != want:
+        raise WeatherError(
+            f"{path}:{line}: gap or disorder in the hourly series: found month/day/hour "
+            f"{month}/{day}/{hour}, expected {want[0]}/{want[1]}/{want[2]} "
+            f"(a typical year has {HOURS} consecutive hours)"
+        )
+
+
+def _check_value(path: Path, line: int, column: str, value: float, lo: float, hi: float):
+    if not lo <= value <= hi:
+        raise WeatherError(
+            f"{path}:{line}: {column} = {value:g} is outside {lo:g}..{hi:g} "
+            "(a missing-value marker such as 99.9 or 999999, or a corrupt row)"
+        )
+
+
+def _float(path: Path, line: int, column: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise WeatherError(f"{path}:{line}: {column} is not a number: {text!r}") from None
+
+
+def read_epw(path: str | Path) -> Weather:
+    """Read an EnergyPlus EPW file, validating it, and compute the wet-bulb."""
+    path = Path(path)
+    tdb = np.empty(HOURS)
+    tdp = np.empty(HOURS)
+    pres = np.empty(HOURS)
+    n = 0
+    with path.open(newline="", encoding="latin-1") as f:
+        for line_no, row in enumerate(csv.reader(f), start=1):
+            if line_no <= EPW_HEADER_LINES or not row:
+                continue
+            if len(row) < 10:
+                raise WeatherError(f"{path}:{line_no}: {len(row)} columns, an EPW row has 35")
+            month, day, hour = (int(_float(path, line_no, "date", x)) for x in row[1:4])
+            _check_row(path, line_no, month, day, hour, n)
+            tdb[n] = _float(path, line_no, "dry-bulb", row[6])
+            tdp[n] = _float(path, line_no, "dew point", row[7])
+            pres[n] = _float(path, line_no, "pressure", row[9])
+            _check_value(path, line_no, "dry-bulb [°C]", tdb[n], *DRY_BULB_RANGE_C)
+            _check_value(path, line_no, "dew point [°C]", tdp[n], *DEW_POINT_RANGE_C)
+            _check_value(path, line_no, "pressure [Pa]", pres[n], *PRESSURE_RANGE_PA)
+            n += 1
+    if n != HOURS:
+        raise WeatherError(f"{path}: {n} hourly rows, a typical year has {HOURS}")
+    return Weather(str(path), tdb, tdp, pres, wet_bulb_c(tdb, tdp, pres))
+
+
+REDUCED_COLUMNS = ("month", "day", "hour", "dry_bulb_c", "dew_point_c", "pressure_pa", "wet_bulb_c")
+
+
+def read_reduced(path: str | Path) -> Weather:
+    """Read a reduced weather CSV (``#`` comment lines, then the columns of REDUCED_COLUMNS)."""
+    path = Path(path)
+    cols: dict[str, list[float]] = {c: [] for c in REDUCED_COLUMNS[3:]}
+    n = 0
+    with path.open(newline="") as f:
+        lines = (ln for ln in f if not ln.startswith("#"))
+        reader = csv.DictReader(lines)
+        if reader.fieldnames is None or tuple(reader.fieldnames) != REDUCED_COLUMNS:
+            raise WeatherError(f"{path}: header must be {','.join(REDUCED_COLUMNS)}")
+        for row in reader:
+            line_no = reader.line_num
+            month, day, hour = (int(_float(path, line_no, k, row[k])) for k in REDUCED_COLUMNS[:3])
+            _check_row(path, line_no, month, day, hour, n)
+            for c in cols:
+                cols[c].append(_float(path, line_no, c, row[c]))
+            _check_value(path, line_no, "dry_bulb_c", cols["dry_bulb_c"][-1], *DRY_BULB_RANGE_C)
+            _check_value(path, line_no, "wet_bulb_c", cols["wet_bulb_c"][-1], *DEW_POINT_RANGE_C)
+            _check_value(path, line_no, "pressure_pa", cols["pressure_pa"][-1], *PRESSURE_RANGE_PA)
+            n += 1
+    if n != HOURS:
+        raise WeatherError(f"{path}: {n} hourly rows, a typical year has {HOURS}")
+    arrays = {c: np.array(v) for c, v in cols.items()}
+    if np.any(arrays["wet_bulb_c"] > arrays["dry_bulb_c"] + 1e-6):
+        raise WeatherError(f"{path}: wet-bulb above dry-bulb in some rows")
+    return Weather(str(path), **arrays)
+
+
+@lru_cache(maxsize=16)
+def _load_cached(path: str, mtime: float) -> Weather:
+    p = Path(path)
+    return read_epw(p) if p.suffix.lower() == ".epw" else read_reduced(p)
+
+
+def load_weather(path: str | Path) -> Weather:
+    """Load an EPW or reduced-CSV weather file (cached per file and modification time)."""
+    p = Path(path)
+    if not p.is_file():
+        raise WeatherError(f"{p}: weather file not found")
+    return _load_cached(str(p.resolve()), p.stat().st_mtime)

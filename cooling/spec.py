@@ -1,0 +1,366 @@
+"""Site specifications: frozen, validated records loaded from ``envs/*.yaml``.
+
+A site spec names the plant's parts and ratings, the thermal envelope, the setpoint
+ranges and ramp limits, the traces (weather, workload, grid carbon) and the control
+interval. Loading validates everything: an unknown key, a missing field or a value out
+of its physical range raises :class:`SpecError` naming the file, the key and what is
+allowed. Every numeric field carries its unit in its name and its allowed range in its
+type.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import ConfigDict, Field, ValidationError
+from pydantic.dataclasses import dataclass
+
+from cooling.records import CURVES
+
+#: Folder of the shipped site specs (beside the package in a source checkout).
+ENVS_DIR = Path(__file__).resolve().parent.parent / "envs"
+
+_CONFIG = ConfigDict(extra="forbid", frozen=True)
+
+
+class SpecError(ValueError):
+    """A site spec (or a trace it names) is invalid; the message says where and why."""
+
+
+def rng(lo: float, hi: float, *, strict_lo: bool = False) -> Any:
+    """A float constrained to [lo, hi] (or (lo, hi])."""
+    return Annotated[float, Gt(lo) if strict_lo else Ge(lo), Le(hi)]
+
+
+def irng(lo: int, hi: int) -> Any:
+    """An int constrained to [lo, hi]."""
+    return Annotated[int, Ge(lo), Le(hi)]
+
+
+@dataclass(config=_CONFIG)
+class ServerData:
+    """Server population: idle power, fans and leakage (PHYSICS.md §4)."""
+
+    idle_fraction: rng(0.1, 0.9) = 0.45  # P_idle/P_max [Barroso & Hölzle 2007: 0.3-0.6]
+    fan_power_fraction: rng(0.0, 0.3) = 0.08  # P_fan,max/P_max (5-15 %)
+    fan_min_speed: rng(0.1, 0.6) = 0.3  # s_min (0.2-0.3)
+    fan_knee_c: rng(18.0, 35.0) = 25.0  # inlet where fans start to ramp (24-27 °C)
+    fan_full_speed_c: rng(25.0, 50.0) = 35.0  # inlet at full fan speed
+    leakage_per_k: rng(0.0, 0.01) = 0.0015  # relative compute power per K (0.1-0.3 %/K)
+    leakage_ref_c: rng(10.0, 30.0) = 20.0
+    delta_t_k: rng(5.0, 30.0) = 12.0  # air ΔT across servers at rated power, min fan speed
+
+
+@dataclass(config=_CONFIG)
+class ITData:
+    capacity_kw: rng(1.0, 500_000.0, strict_lo=True)
+    workload: str  # CSV with hourly utilisation (0-1) in column `cpu_load`
+    noise_sigma: rng(0.0, 0.2) = 0.02  # AR(1) utilisation noise per 5 min (PHYSICS.md §10)
+    noise_phi: rng(0.0, 0.999) = 0.95
+    servers: ServerData = Field(default_factory=ServerData)
+
+
+@dataclass(config=_CONFIG)
+class ZoneData:
+    name: str
+    it_share: rng(0.0, 1.0, strict_lo=True)  # share of the site's IT capacity
+    recirculation: rng(0.0, 0.5)  # r, mean (0-0.05 contained, 0.1-0.3 open aisles)
+    hottest_rack_recirculation: rng(0.0, 0.6)  # r of the worst rack in the zone
+    racks: irng(1, 100_000)
+    rack_heat_capacity_kj_k: rng(10.0, 5000.0)  # C per rack, incl. hot-aisle air (300-500)
+
+
+@dataclass(config=_CONFIG)
+class ChillerData:
+    count: irng(1, 40)
+    capacity_kw: rng(10.0, 20_000.0)  # Q_ref of one chiller at the curve's reference point
+    curve: str  # a key of cooling.plant.chiller.CURVES
+    cop_ref: rng(2.0, 12.0) | None = None  # overrides the curve's reference COP
+    min_ecwt_c: rng(5.0, 25.0) = 13.0  # lowest entering condenser water (PHYSICS.md §5)
+    stage_up_plr: rng(0.5, 1.0) = 0.9
+    stage_down_plr: rng(0.2, 0.95) = 0.7
+    stage_wait_s: rng(0.0, 7200.0) = 600.0  # anti-short-cycle wait between stage changes
+
+
+@dataclass(config=_CONFIG)
+class LoopData:
+    design_delta_t_k: rng(2.0, 15.0)  # design ΔT (CHW: supply-return; CW: tower range)
+    volume_m3: rng(0.1, 10_000.0)  # water in the loop (thermal mass)
+    pump_head_m: rng(3.0, 80.0)  # design head (CHW 20-30 m, CW 15-25 m)
+    pump_efficiency: rng(0.3, 0.95)  # wire-to-water η_pump·η_motor·η_VFD
+    pump_min_speed: rng(0.1, 1.0) = 0.3
+
+
+@dataclass(config=_CONFIG)
+class TowerData:
+    design_wet_bulb_c: rng(10.0, 32.0) = 25.55  # Modelica YorkCalc defaults
+    design_approach_k: rng(1.5, 10.0) = 3.89
+    fan_power_fraction: rng(0.001, 0.05) = 0.01  # fan kW per kW rejected at design (≈1.3 %)
+    fan_min_speed: rng(0.1, 0.6) = 0.3
+    evaporation_fraction: rng(0.5, 1.0) = 0.85  # latent share of the heat rejected
+    drift_fraction: rng(0.0, 0.002) = 0.00008  # of circulating flow (EnergyPlus 0.008 %)
+    cycles_of_concentration: rng(1.5, 10.0) = 3.0
+
+
+@dataclass(config=_CONFIG)
+class CrahData:
+    fan_sfp_kw_per_m3_s: rng(0.1, 3.0)  # specific fan power at design (0.4-1.0)
+    fan_min_speed: rng(0.1, 0.8) = 0.3
+    oversupply: rng(0.0, 1.0) = 0.1  # CRAH air beyond what the servers draw
+    coil_design_approach_k: rng(1.0, 12.0) = 4.0  # T_sa − T_chws at design (3-6 K)
+    design_chws_c: rng(4.0, 20.0) = 7.0
+    design_supply_air_c: rng(10.0, 30.0) = 18.0
+
+
+@dataclass(config=_CONFIG)
+class EconomizerData:
+    hx_approach_k: rng(0.5, 6.0) = 2.0  # plate HX design approach (1-2 K)
+    enable_margin_k: rng(0.0, 10.0) = 2.0
+    disable_margin_k: rng(0.0, 10.0) = 1.0
+    hold_s: rng(0.0, 7200.0) = 1200.0
+
+
+@dataclass(config=_CONFIG)
+class EnvelopeData:
+    """Rack inlet limits, ASHRAE TC 9.9 (5th ed., 2021), class A1."""
+
+    recommended_low_c: rng(5.0, 30.0) = 18.0
+    recommended_high_c: rng(15.0, 35.0) = 27.0
+    allowable_low_c: rng(0.0, 30.0) = 15.0
+    allowable_high_c: rng(20.0, 45.0) = 32.0
+
+
+@dataclass(config=_CONFIG)
+class SetpointRange:
+    min: float
+    max: float
+    ramp_per_step: rng(0.0, 100.0, strict_lo=True)  # largest move per control interval
+
+
+@dataclass(config=_CONFIG)
+class SetpointRanges:
+    chw_supply_c: SetpointRange
+    supply_air_c: SetpointRange
+    cw_supply_c: SetpointRange
+    chw_pump_speed: SetpointRange
+    economizer: SetpointRange | None = None
+
+
+@dataclass(config=_CONFIG)
+class FixedSetpoints:
+    """The legacy fixed operation of the site (the `fixed` controller)."""
+
+    chw_supply_c: rng(4.0, 25.0) = 7.0
+    supply_air_c: rng(10.0, 30.0) = 18.0
+    cw_supply_c: rng(5.0, 40.0) = 29.4  # 85 °F, the classic condenser-water setpoint
+    chw_pump_speed: rng(0.1, 1.0) = 1.0
+    economizer: rng(0.0, 1.0) = 1.0
+
+
+@dataclass(config=_CONFIG)
+class SiteSpec:
+    name: str
+    description: str
+    weather: str  # EPW file or reduced CSV (see cooling.plant.weather)
+    carbon: str  # CSV with hourly grid carbon intensity `avg_ci_g_per_kwh`
+    it: ITData
+    zones: list[ZoneData]
+    chillers: ChillerData
+    chw_loop: LoopData
+    cw_loop: LoopData
+    tower: TowerData
+    crah: CrahData
+    setpoints: SetpointRanges
+    electrical_loss_fraction: rng(0.0, 0.3)  # UPS/PDU/transformer losses / IT (0.02-0.08)
+    interval_s: rng(10.0, 3600.0) = 300.0
+    economizer: EconomizerData | None = None
+    envelope: EnvelopeData = Field(default_factory=EnvelopeData)
+    fixed_setpoints: FixedSetpoints = Field(default_factory=FixedSetpoints)
+    #: Folder the relative paths above are resolved against (set by the loader).
+    base_dir: str = "."
+
+    def path(self, relative: str) -> Path:
+        """Resolve a path named in the spec against the spec's own folder."""
+        p = Path(relative)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    @property
+    def chw_design_flow_kg_s(self) -> float:
+        """Design chilled-water flow [kg/s]: the installed capacity at the design ΔT."""
+        from cooling.units import CP_WATER_KJ_KG_K
+
+        return (
+            self.chillers.count
+            * self.chillers.capacity_kw
+            / (CP_WATER_KJ_KG_K * self.chw_loop.design_delta_t_k)
+        )
+
+
+def _bounds(cls: Any, loc: tuple) -> str:
+    """The allowed range of the field at ``loc`` in ``cls``, as text (or '')."""
+    import dataclasses
+    import typing
+
+    field_type: Any = cls
+    for part in loc:
+        if isinstance(part, int):
+            args = typing.get_args(field_type)
+            field_type = args[0] if args else field_type
+            continue
+        hints = (
+            typing.get_type_hints(field_type, include_extras=True)
+            if dataclasses.is_dataclass(field_type)
+            else {}
+        )
+        if part not in hints:
+            return ""
+        field_type = hints[part]
+        # unwrap Optional / list
+        args = [a for a in typing.get_args(field_type) if a is not type(None)]
+        if typing.get_origin(field_type) in (typing.Union, __import__("types").UnionType):
+            field_type = args[0]
+    lo = hi = None
+    for m in getattr(field_type, "__metadata__", ()):
+        if isinstance(m, Ge | Gt):
+            lo = (">=" if isinstance(m, Ge) else ">", getattr(m, "ge", getattr(m, "gt", None)))
+        if isinstance(m, Le | Lt):
+            hi = ("<=" if isinstance(m, Le) else "<", getattr(m, "le", getattr(m, "lt", None)))
+    if lo and hi:
+        return f"allowed: {lo[0]} {lo[1]} and {hi[0]} {hi[1]}"
+    if dataclasses.is_dataclass(field_type):
+        names = ", ".join(f.name for f in dataclasses.fields(field_type) if f.name != "base_dir")
+        return f"allowed keys: {names}"
+    return ""
+
+
+def _format_errors(source: str, exc: ValidationError) -> str:
+    lines = [f"{source}: invalid site spec ({exc.error_count()} problem(s))"]
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+            parent = _bounds(SiteSpec, loc[:-1]) if loc[:-1] else _bounds_top()
+            lines.append(f"  {key}: unknown key; {parent}")
+        elif err["type"] == "missing":
+            lines.append(f"  {key}: missing field")
+        else:
+            got = err.get("input")
+            allowed = _bounds(SiteSpec, loc)
+            lines.append(f"  {key}: {err['msg']} (got {got!r}){'; ' + allowed if allowed else ''}")
+    return "\n".join(lines)
+
+
+def _bounds_top() -> str:
+    import dataclasses
+
+    names = ", ".join(f.name for f in dataclasses.fields(SiteSpec) if f.name != "base_dir")
+    return f"allowed keys: {names}"
+
+
+def _check_consistency(spec: SiteSpec) -> list[str]:
+    problems = []
+    total_share = sum(z.it_share for z in spec.zones)
+    if not spec.zones:
+        problems.append("zones: at least one zone is needed")
+    elif len(spec.zones) > 4:
+        problems.append(f"zones: at most 4 zones are supported (got {len(spec.zones)})")
+    elif not math.isclose(total_share, 1.0, abs_tol=1e-6):
+        problems.append(f"zones: it_share must add up to 1 (got {total_share:g})")
+    for i, z in enumerate(spec.zones):
+        if z.hottest_rack_recirculation < z.recirculation:
+            problems.append(
+                f"zones.{i}.hottest_rack_recirculation: must be >= recirculation "
+                f"({z.recirculation}) (got {z.hottest_rack_recirculation})"
+            )
+    if spec.chillers.curve not in CURVES:
+        problems.append(
+            f"chillers.curve: unknown curve {spec.chillers.curve!r}; allowed: {', '.join(CURVES)}"
+        )
+    if spec.chillers.stage_down_plr >= spec.chillers.stage_up_plr:
+        problems.append("chillers.stage_down_plr: must be below stage_up_plr")
+    s = spec.it.servers
+    if s.fan_full_speed_c <= s.fan_knee_c:
+        problems.append("it.servers.fan_full_speed_c: must be above fan_knee_c")
+    e = spec.envelope
+    if not e.allowable_low_c <= e.recommended_low_c < e.recommended_high_c <= e.allowable_high_c:
+        problems.append(
+            "envelope: need allowable_low <= recommended_low < recommended_high <= allowable_high"
+        )
+    physical = {
+        "chw_supply_c": (4.0, 25.0),
+        "supply_air_c": (10.0, 32.0),
+        "cw_supply_c": (5.0, 40.0),
+        "chw_pump_speed": (0.1, 1.0),
+        "economizer": (0.0, 1.0),
+    }
+    for name, (lo, hi) in physical.items():
+        r = getattr(spec.setpoints, name)
+        if r is None:
+            continue
+        if not lo <= r.min < r.max <= hi:
+            problems.append(
+                f"setpoints.{name}: need {lo} <= min < max <= {hi} (got {r.min}..{r.max})"
+            )
+        fixed = getattr(spec.fixed_setpoints, name)
+        if name != "economizer" and not r.min <= fixed <= r.max:
+            problems.append(
+                f"fixed_setpoints.{name}: {fixed} is outside setpoints.{name} {r.min}..{r.max}"
+            )
+    if spec.economizer is not None and spec.setpoints.economizer is None:
+        problems.append("setpoints.economizer: needed when an economizer is fitted")
+    for key in ("weather", "carbon"):
+        if not spec.path(getattr(spec, key)).is_file():
+            problems.append(f"{key}: file not found: {spec.path(getattr(spec, key))}")
+    if not spec.path(spec.it.workload).is_file():
+        problems.append(f"it.workload: file not found: {spec.path(spec.it.workload)}")
+    capacity = spec.chillers.count * spec.chillers.capacity_kw
+    if capacity < spec.it.capacity_kw:
+        problems.append(
+            f"chillers: installed capacity {capacity:g} kW is below the IT capacity "
+            f"{spec.it.capacity_kw:g} kW"
+        )
+    return problems
+
+
+def parse_site(data: Any, source: str = "<site spec>", base_dir: str | Path = ".") -> SiteSpec:
+    """Validate a mapping (as read from YAML) into a :class:`SiteSpec`."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: a site spec is a mapping of keys, got {type(data).__name__}")
+    try:
+        spec = SiteSpec(**{**data, "base_dir": str(base_dir)})
+    except ValidationError as exc:
+        raise SpecError(_format_errors(source, exc)) from None
+    except TypeError as exc:  # unknown top-level keyword
+        raise SpecError(f"{source}: {exc}; {_bounds_top()}") from None
+    problems = _check_consistency(spec)
+    if problems:
+        raise SpecError(f"{source}: invalid site spec\n  " + "\n  ".join(problems))
+    return spec
+
+
+def site_names() -> list[str]:
+    """Names of the shipped site specs."""
+    return sorted(p.stem for p in ENVS_DIR.glob("*.yaml"))
+
+
+def load_site(name_or_path: str | Path) -> SiteSpec:
+    """Load a site spec by shipped name (``enterprise``) or by path to a YAML file."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = ENVS_DIR / f"{name_or_path}.yaml"
+        if not path.is_file():
+            raise SpecError(
+                f"unknown site {str(name_or_path)!r}; shipped sites: {', '.join(site_names())} "
+                "(or give a path to a .yaml file)"
+            )
+    if not path.is_file():
+        raise SpecError(f"{path}: site spec not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    return parse_site(data, source=str(path), base_dir=path.parent)

@@ -1,0 +1,83 @@
+"""Reduce the team's shared traces to what the code reads, into envs/data/.
+
+    python scripts/reduce_data.py [SHARED_DATA_DIR]
+
+Weather: EPW → CSV of month, day, hour, dry-bulb, dew point, pressure and the wet-bulb
+computed with psychrolib (as cooling.plant.weather.read_epw does). Workload: the
+hourly ``cpu_load`` column. Carbon: the hourly ``avg_CI`` column. Provenance in
+envs/data/SOURCES.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from cooling.plant.weather import _CALENDAR, REDUCED_COLUMNS, read_epw
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "envs" / "data"
+WEATHER = {
+    "USA_GA_Atlanta-Hartsfield-Jackson.epw": "atlanta.csv",
+    "USA_IL_Chicago.OHare.epw": "chicago.csv",
+    "USA_AZ_Phoenix-Sky.Harbor.epw": "phoenix.csv",
+}
+WORKLOAD = {"alibaba_cpu_hourly.csv": "alibaba.csv", "google_cpu_hourly.csv": "google.csv"}
+#: balancing authority → (file, UTC offset of the site's local standard time, as in its EPW)
+CARBON = {"SOCO": ("soco.csv", -5), "MISO": ("miso.csv", -6), "AZPS": ("azps.csv", -7)}
+
+
+def main(shared: Path) -> None:
+    for src, dst in WEATHER.items():
+        w = read_epw(shared / "weather" / src)
+        with (OUT / "weather" / dst).open("w", newline="") as f:
+            f.write(
+                f"# reduced from {src} (TMYx, climate.onebuilding.org via HewlettPackard/dc-rl)\n"
+            )
+            f.write("# wet_bulb_c: psychrolib GetTWetBulbFromTDewPoint(T_db, min(T_dp, T_db), p)\n")
+            out = csv.writer(f)
+            out.writerow(REDUCED_COLUMNS)
+            for i, (m, d, h) in enumerate(_CALENDAR):
+                out.writerow(
+                    [m, d, h, f"{w.dry_bulb_c[i]:.1f}", f"{w.dew_point_c[i]:.1f}",
+                     f"{w.pressure_pa[i]:.0f}", f"{w.wet_bulb_c[i]:.3f}"]
+                )  # fmt: skip
+    for src, dst in WORKLOAD.items():
+        with (shared / "workload" / src).open() as f:
+            rows = list(csv.DictReader(f))
+        dropped = len(rows) - 8760
+        rows = rows[:8760]  # one year; the Alibaba aggregate runs 144 h beyond it
+        with (OUT / "workload" / dst).open("w", newline="") as f:
+            f.write(
+                f"# reduced from {src} (hourly CPU utilisation, via HewlettPackard/dc-rl); "
+                f"first 8760 hours kept, {dropped} dropped\n"
+            )
+            out = csv.writer(f)
+            out.writerow(["hour", "cpu_load"])
+            for i, r in enumerate(rows):
+                out.writerow([i, f"{float(r['cpu_load']):.5f}"])
+    for src, (dst, utc_offset_h) in CARBON.items():
+        with (shared / "carbon" / f"{src}_carbon_intensity.csv").open() as f:
+            rows = list(csv.DictReader(f))
+        ci = np.array([float(r["avg_CI"]) if r["avg_CI"] else np.nan for r in rows])
+        gaps = np.flatnonzero(np.isnan(ci))
+        ok = np.flatnonzero(~np.isnan(ci))
+        ci[gaps] = np.interp(gaps, ok, ci[ok])  # a few missing hours in the EIA data
+        local = np.roll(ci, utc_offset_h)  # UTC → the site's local standard time
+        with (OUT / "carbon" / dst).open("w", newline="") as f:
+            f.write(
+                f"# reduced from {src}_carbon_intensity.csv (US EIA 2022, via HewlettPackard/"
+                f"dc-rl); shifted from UTC to UTC{utc_offset_h:+d}; "
+                f"{len(gaps)} missing hour(s) filled by linear interpolation\n"
+            )
+            out = csv.writer(f)
+            out.writerow(["hour", "avg_ci_g_per_kwh"])
+            for i, v in enumerate(local):
+                out.writerow([i, f"{v:.1f}"])
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data")

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Set up everything and run the whole test suite (the README's second command; CI runs it).
+#
+#   bash scripts/test.sh [pytest args...]
+#
+# Installs Debian's mosquitto and influxdb with apt-get when they are missing and this
+# runs as root, creates .venv/ at the repository root, installs the package with its dev
+# extra, then runs ruff, the import-layering contracts and pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v influxd >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || missing+=(influxdb)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== installing ${missing[*]} (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "== warning: ${missing[*]} not installed and not root: integration tests will skip"
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv"
+  python3 -m venv .venv
+fi
+echo "== installing dc-cooling and its test tools into .venv"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 \
+  | grep -v "is ignored: it is neither a file nor a directory" || true
+.venv/bin/python -c "import cooling, numba, torch" >/dev/null
+
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== import layering"
+.venv/bin/lint-imports --no-cache
+echo "== pytest"
+exec .venv/bin/pytest "$@"

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from cooling.plant import plant as plantmod
+from cooling.spec import load_site, site_names
+
+SITES = site_names()
+
+
+@pytest.fixture(params=SITES)
+def site(request):
+    return load_site(request.param)
+
+
+def with_changes(spec, **changes):
+    """A copy of a site spec with some fields replaced (validated again)."""
+    return dataclasses.replace(spec, **changes)
+
+
+def constant_inputs(spec, n=1, setpoints=None, dry_bulb_c=30.0, wet_bulb_c=22.0, load=0.7):
+    params = plantmod.params_from_spec(spec).repeat(n)
+    vec = np.array(setpoints if setpoints is not None else [7.0, 18.0, 29.4, 1.0, 0.0], dtype=float)
+    sp = plantmod.Setpoints(np.tile(vec, (n, 1)))
+    it_kw = spec.it.capacity_kw * load
+    dist = plantmod.Disturbances(np.tile([dry_bulb_c, wet_bulb_c, it_kw], (n, 1)))
+    return params, sp, dist

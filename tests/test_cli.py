@@ -1,0 +1,44 @@
+"""The ``cooling`` command, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+KEYS = {
+    "pue", "it_kwh", "facility_kwh", "cooling_kwh", "cooling_breakdown_kwh", "water_l",
+    "carbon_kg", "minutes_above_recommended", "minutes_above_allowable", "max_inlet_c",
+}  # fmt: skip
+
+
+def run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "cooling.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_simulate_json_prints_one_object_with_the_issue_keys():
+    out = run("simulate", "--site", "hyperscale", "--days", "1", "--start", "20", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert KEYS <= set(report)
+    assert report["site"] == "hyperscale" and report["controller"] == "fixed"
+    assert 1.0 < report["pue"] < 2.0
+    parts = sum(report["cooling_breakdown_kwh"].values())
+    assert parts == __import__("pytest").approx(report["cooling_kwh"], rel=1e-9)
+
+
+def test_simulate_table_without_json():
+    out = run("simulate", "--site", "enterprise", "--days", "0.5")
+    assert out.returncode == 0, out.stderr
+    assert "PUE" in out.stdout and "max rack inlet" in out.stdout
+
+
+def test_bad_arguments_get_clear_errors():
+    out = run("simulate", "--site", "atlantis")
+    assert out.returncode == 2 and "unknown site 'atlantis'" in out.stderr
+    out = run("simulate", "--days", "-3")
+    assert out.returncode == 2 and "must be > 0" in out.stderr
+    out = run("simulate", "--start", "400")
+    assert out.returncode == 2 and "0..364" in out.stderr

@@ -1,0 +1,100 @@
+"""Site specs: the shipped ones load; broken ones fail with file, key and allowed range."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cooling.spec import ENVS_DIR, SpecError, load_site, site_names
+
+
+def test_three_contrasting_sites_ship():
+    names = site_names()
+    assert {"enterprise", "hyperscale", "highdensity"} <= set(names)
+    ent, hyp, hd = (load_site(n) for n in ("enterprise", "hyperscale", "highdensity"))
+    assert ent.it.capacity_kw == 1000 and ent.economizer is None
+    assert hyp.it.capacity_kw == 10000 and hyp.economizer is not None
+    per_rack = [hd.it.capacity_kw * z.it_share / z.racks for z in hd.zones]
+    assert all(25 <= kw <= 35 for kw in per_rack)
+
+
+def _broken(tmp_path: Path, mutate) -> Path:
+    data = yaml.safe_load((ENVS_DIR / "enterprise.yaml").read_text())
+    mutate(data)
+    # keep the trace paths valid from the temporary folder
+    for key in ("weather", "carbon"):
+        data[key] = str(ENVS_DIR / data[key])
+    data["it"]["workload"] = str(ENVS_DIR / data["it"]["workload"])
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_unknown_key_names_file_key_and_allowed_keys(tmp_path):
+    path = _broken(tmp_path, lambda d: d["chillers"].update(capacity_mw=5))
+    with pytest.raises(SpecError) as exc:
+        load_site(path)
+    msg = str(exc.value)
+    assert str(path) in msg
+    assert "chillers.capacity_mw: unknown key" in msg
+    assert "capacity_kw" in msg  # the allowed keys are listed
+
+
+def test_missing_field(tmp_path):
+    path = _broken(tmp_path, lambda d: d.pop("chw_loop"))
+    with pytest.raises(SpecError, match=r"chw_loop: missing field"):
+        load_site(path)
+
+
+def test_out_of_range_value_says_allowed_range(tmp_path):
+    path = _broken(tmp_path, lambda d: d["chw_loop"].update(pump_efficiency=1.7))
+    with pytest.raises(SpecError) as exc:
+        load_site(path)
+    msg = str(exc.value)
+    assert "chw_loop.pump_efficiency" in msg
+    assert "1.7" in msg
+    assert "allowed: >= 0.3 and <= 0.95" in msg
+
+
+def test_negative_it_capacity_rejected(tmp_path):
+    path = _broken(tmp_path, lambda d: d["it"].update(capacity_kw=-100))
+    with pytest.raises(SpecError, match=r"it.capacity_kw.*-100"):
+        load_site(path)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "pattern"),
+    [
+        (lambda d: d["zones"][0].update(it_share=0.9), r"it_share must add up to 1"),
+        (lambda d: d["chillers"].update(curve="carrier_magic"), r"unknown curve 'carrier_magic'"),
+        (lambda d: d["chillers"].update(count=1), r"installed capacity 600 kW is below"),
+        (lambda d: d.update(weather="nowhere.csv"), r"weather: file not found"),
+        (
+            lambda d: d["fixed_setpoints"].update(chw_supply_c=17.0),
+            r"fixed_setpoints.chw_supply_c: 17.0 is outside",
+        ),
+        (
+            lambda d: d["setpoints"]["chw_supply_c"].update(min=20.0),
+            r"setpoints.chw_supply_c: need 4.0 <= min < max",
+        ),
+    ],
+)
+def test_inconsistent_specs(tmp_path, mutate, pattern):
+    path = _broken(tmp_path, mutate)
+    if "nowhere" in pattern or pattern.startswith("weather"):
+        data = yaml.safe_load(path.read_text())
+        data["weather"] = "nowhere.csv"
+        path.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError, match=pattern):
+        load_site(path)
+
+
+def test_not_yaml_and_unknown_site(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_site(bad)
+    with pytest.raises(SpecError, match=r"unknown site 'atlantis'.*enterprise"):
+        load_site("atlantis")
