@@ -53,11 +53,6 @@ def carbon_kg(facility_kwh: np.ndarray, intensity_g_per_kwh: np.ndarray) -> floa
     return float(np.sum(np.asarray(facility_kwh) * np.asarray(intensity_g_per_kwh)) / 1000.0)
 
 
-def minutes_above(inlet_max_c: np.ndarray, limit_c: float, interval_s: float) -> float:
-    """Minutes of intervals whose hottest inlet exceeded ``limit_c``."""
-    return float(np.count_nonzero(np.asarray(inlet_max_c) > limit_c) * interval_s / 60.0)
-
-
 @dataclass
 class Accumulator:
     """Running totals for N plants, fed one interval of telemetry at a time."""

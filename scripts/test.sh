@@ -15,8 +15,16 @@ command -v influxd >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || missing+=(influ
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "== installing ${missing[*]} (apt-get)"
+    # keep the packages' postinst from starting system services (tests start their own
+    # servers on free ports; DEPLOYMENT.md): policy-rc.d answering 101 = "not allowed"
+    added_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+      added_policy=1
+    fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ "$added_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
   else
     echo "== warning: ${missing[*]} not installed and not root: integration tests will skip"
   fi
