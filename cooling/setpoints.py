@@ -7,6 +7,8 @@ economizer only where one is fitted).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from cooling.spec import SiteSpec
@@ -36,15 +38,12 @@ def ranges(spec: SiteSpec) -> tuple[np.ndarray, np.ndarray]:
 
 def to_engineering(action: np.ndarray, spec: SiteSpec) -> np.ndarray:
     """Map actions in [-1, 1] (clipped) onto the site's setpoint ranges."""
-    lo, hi = ranges(spec)
-    a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
-    return lo + (a + 1.0) * 0.5 * (hi - lo)
+    return SetpointMap.from_spec(spec).to_engineering(action)
 
 
 def to_action(values: np.ndarray, spec: SiteSpec) -> np.ndarray:
     """Inverse of :func:`to_engineering` (values outside the ranges map outside [-1, 1])."""
-    lo, hi = ranges(spec)
-    return 2.0 * (np.asarray(values, dtype=np.float64) - lo) / (hi - lo) - 1.0
+    return SetpointMap.from_spec(spec).to_action(values)
 
 
 def fixed_vector(spec: SiteSpec) -> np.ndarray:
@@ -52,3 +51,28 @@ def fixed_vector(spec: SiteSpec) -> np.ndarray:
     f = spec.fixed_setpoints
     econ = f.economizer if spec.economizer is not None else 0.0
     return np.array([f.chw_supply_c, f.supply_air_c, f.cw_supply_c, f.chw_pump_speed, econ])
+
+
+@dataclass(frozen=True)
+class SetpointMap:
+    """The site's exposed setpoints and the [-1, 1] ↔ engineering mapping, precomputed."""
+
+    names: tuple[str, ...]
+    lo: np.ndarray
+    hi: np.ndarray
+    index: np.ndarray  # position of each exposed setpoint in the plant's full vector
+
+    @classmethod
+    def from_spec(cls, spec: SiteSpec) -> SetpointMap:
+        names = site_names(spec)
+        lo, hi = ranges(spec)
+        return cls(names, lo, hi, np.array([NAMES.index(n) for n in names]))
+
+    def to_engineering(self, action: np.ndarray) -> np.ndarray:
+        """Actions in [-1, 1] (clipped) → engineering values, shape (..., len(names))."""
+        a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        return self.lo + (a + 1.0) * 0.5 * (self.hi - self.lo)
+
+    def to_action(self, values: np.ndarray) -> np.ndarray:
+        """Engineering values → [-1, 1] (values outside the ranges map outside)."""
+        return 2.0 * (np.asarray(values, dtype=np.float64) - self.lo) / (self.hi - self.lo) - 1.0

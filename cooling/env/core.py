@@ -1,0 +1,339 @@
+"""The batch core shared by the single and the vector environment.
+
+One :class:`BatchCore` holds N independent episodes of one site: their plant states,
+parameters (perturbed per episode when domain randomisation is on), start hours and
+load-noise streams. Both :class:`~cooling.env.cooling_env.CoolingEnv` (N = 1) and
+:class:`~cooling.env.vector.CoolingVectorEnv` step through it, so a vector of N
+environments and N single environments with the same seeds and actions give the same
+trajectories by construction.
+
+Disturbances are computed per step from the traces (vectorised over the N episodes), not
+stored per episode, so 4096 week-long episodes cost megabytes, not gigabytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cooling import setpoints as sp
+from cooling.plant import chiller, crah, racks, tower
+from cooling.plant import plant as plantmod
+from cooling.plant._jit import jit
+from cooling.plant.carbon import intensity_at, load_carbon
+from cooling.plant.plant import T as TEL
+from cooling.plant.weather import load_weather
+from cooling.plant.workload import ar1_noise, load_utilisation
+from cooling.spec import SiteSpec
+
+HOURS_PER_YEAR = 8760
+#: Held-out evaluation weeks (start day of year, 0-based), one in each season; training
+#: episodes never overlap them.
+EVAL_WEEK_START_DAYS = (21, 112, 203, 294)
+#: Forecast horizons of the observation [h].
+FORECAST_HOURS = (1.0, 3.0)
+#: Reward scale: the energy term is (facility − compute IT) power / (this × IT capacity).
+REWARD_SCALE_OF_CAPACITY = 0.25
+#: The power breakdown reported in ``info`` [kW], averaged over the step.
+POWER_FIELDS = (
+    "it_kw",
+    "server_fan_kw",
+    "chiller_kw",
+    "tower_fan_kw",
+    "chw_pump_kw",
+    "cw_pump_kw",
+    "crah_fan_kw",
+    "cooling_kw",
+    "electrical_loss_kw",
+    "facility_kw",
+)
+
+
+@dataclass(frozen=True)
+class EnvOptions:
+    """Options of an environment (all off or default unless given)."""
+
+    episode_days: float = 7.0
+    mode: str = "train"  # "train": seeded random starts outside the held-out weeks; "eval"
+    sensor_noise_c: float = 0.0  # std of Gaussian noise on observed temperatures [K]
+    randomize: float = 0.0  # relative half-width of the plant-parameter perturbation
+    penalty_per_k: float = 1.0  # reward penalty per K of hottest inlet above recommended
+    warmup_steps: int = 12
+
+    def __post_init__(self) -> None:
+        if not 0.1 <= self.episode_days <= 365:
+            raise ValueError(f"episode_days must be in 0.1..365 (got {self.episode_days})")
+        if self.mode not in ("train", "eval"):
+            raise ValueError(f"mode must be 'train' or 'eval' (got {self.mode!r})")
+        if not 0.0 <= self.sensor_noise_c <= 5.0:
+            raise ValueError(f"sensor_noise_c must be in 0..5 K (got {self.sensor_noise_c})")
+        if not 0.0 <= self.randomize <= 0.5:
+            raise ValueError(f"randomize must be in 0..0.5 (got {self.randomize})")
+        if self.penalty_per_k < 0:
+            raise ValueError(f"penalty_per_k must be >= 0 (got {self.penalty_per_k})")
+        if self.mode == "eval" and self.episode_days > 7:
+            raise ValueError("eval episodes are the held-out weeks: episode_days <= 7")
+
+
+@jit
+def _interp(values: np.ndarray, hour: float) -> float:
+    h = hour % HOURS_PER_YEAR
+    i0 = int(h)
+    frac = h - i0
+    return values[i0] * (1.0 - frac) + values[(i0 + 1) % HOURS_PER_YEAR] * frac
+
+
+@jit
+def _disturbance_kernel(hours, dry_bulb, wet_bulb, util, noise, step_index, capacity, idle, out):
+    for i in range(hours.shape[0]):
+        h = hours[i]
+        out[i, 0] = _interp(dry_bulb, h)
+        out[i, 1] = _interp(wet_bulb, h)
+        u = min(max(_interp(util, h) + noise[i, step_index[i]], 0.0), 1.0)
+        out[i, 2] = capacity * (idle + (1.0 - idle) * u)
+
+
+@jit
+def _observe_kernel(
+    tel, hours, dry_bulb, wet_bulb, util, idle, setpoints, exposed, lo, hi, zones, capacity,
+    chillers, forecast_hours, sensed_noise, out,
+):  # fmt: skip
+    for i in range(tel.shape[0]):
+        h = hours[i]
+        k = 0
+        out[i, k] = (_interp(dry_bulb, h) - 20.0) / 10.0
+        out[i, k + 1] = (_interp(wet_bulb, h) - 15.0) / 10.0
+        out[i, k + 2] = tel[i, TEL.it_kw] / capacity
+        k = 3
+        j = 0  # index into the sensed (noisy) temperatures
+        for z in range(zones):
+            out[i, k] = (tel[i, TEL.zone0_inlet_max_c + z] + sensed_noise[i, j] - 22.0) / 5.0
+            out[i, k + 1] = (
+                tel[i, TEL.zone0_inlet_mean_c + z] + sensed_noise[i, j + 1] - 22.0
+            ) / 5.0
+            k += 2
+            j += 2
+        out[i, k] = (tel[i, TEL.chw_supply_c] + sensed_noise[i, j] - 12.0) / 6.0
+        out[i, k + 1] = (tel[i, TEL.chw_return_c] + sensed_noise[i, j + 1] - 12.0) / 6.0
+        out[i, k + 2] = (tel[i, TEL.cw_supply_c] + sensed_noise[i, j + 2] - 25.0) / 8.0
+        out[i, k + 3] = (tel[i, TEL.cw_return_c] + sensed_noise[i, j + 3] - 25.0) / 8.0
+        out[i, k + 4] = (tel[i, TEL.supply_air_c] + sensed_noise[i, j + 4] - 20.0) / 5.0
+        out[i, k + 5] = tel[i, TEL.chillers_on] / chillers
+        out[i, k + 6] = tel[i, TEL.economizer_on]
+        k += 7
+        for a in range(exposed.shape[0]):
+            out[i, k] = 2.0 * (setpoints[i, exposed[a]] - lo[a]) / (hi[a] - lo[a]) - 1.0
+            k += 1
+        day = 2.0 * np.pi * (h % 24.0) / 24.0
+        year = 2.0 * np.pi * (h % HOURS_PER_YEAR) / HOURS_PER_YEAR
+        out[i, k] = np.sin(day)
+        out[i, k + 1] = np.cos(day)
+        out[i, k + 2] = np.sin(year)
+        out[i, k + 3] = np.cos(year)
+        k += 4
+        for f in range(forecast_hours.shape[0]):
+            out[i, k] = idle + (1.0 - idle) * _interp(util, h + forecast_hours[f])
+            out[i, k + 1] = (_interp(wet_bulb, h + forecast_hours[f]) - 15.0) / 10.0
+            k += 2
+        for c in range(k):
+            out[i, c] = min(max(out[i, c], -10.0), 10.0)
+
+
+def training_start_days(episode_days: float) -> np.ndarray:
+    """Whole start days whose episodes never overlap a held-out week."""
+    days = np.arange(0, 365)
+    ok = np.ones(days.size, dtype=bool)
+    for h in EVAL_WEEK_START_DAYS:
+        # episode [d, d + L) overlaps [h, h + 7) unless d + L <= h or d >= h + 7
+        ok &= (days + episode_days <= h) | (days >= h + 7)
+    return days[ok]
+
+
+def _perturbed_entries() -> list[int]:
+    """Parameter entries that domain randomisation perturbs (issue 5's list)."""
+    idx = [
+        plantmod.OCR + crah.HA_AIR_KW_K,  # coil effectiveness
+        plantmod.OCR + crah.HA_WATER_KW_K,
+        plantmod.OTW + tower.LG_DESIGN,  # tower effectiveness
+        plantmod.OG + plantmod.G.chw_node_kg,  # thermal masses
+        plantmod.OG + plantmod.G.cw_basin_kg,
+        plantmod.OCH + chiller.Q_REF_KW,  # chiller capacity
+    ]
+    for z in range(plantmod.MAX_ZONES):
+        o = plantmod.OZN + z * racks.ZONE_RECORD_SIZE
+        idx += [o + racks.HEAT_CAPACITY_KJ_K, o + racks.RECIRCULATION, o + racks.HOT_RECIRCULATION]
+    return idx
+
+
+class BatchCore:
+    """N episodes of one site, stepped together through the batch plant."""
+
+    def __init__(self, spec: SiteSpec, n: int, options: EnvOptions):
+        self.spec = spec
+        self.n = n
+        self.options = options
+        self.map = sp.SetpointMap.from_spec(spec)
+        self.names = self.map.names
+        self._exposed = self.map.index
+        self.dt_h = spec.interval_s / 3600.0
+        self.episode_steps = round(options.episode_days * 24.0 / self.dt_h)
+        self.base_params = plantmod.params_from_spec(spec)
+        self.params = self.base_params.repeat(n)
+        self.weather = load_weather(spec.path(spec.weather))
+        self.utilisation = load_utilisation(spec.path(spec.it.workload))
+        self.carbon = load_carbon(spec.path(spec.carbon))
+        self.capacity_kw = spec.it.capacity_kw
+        self.reward_scale_kw = REWARD_SCALE_OF_CAPACITY * self.capacity_kw
+        self.train_days = training_start_days(options.episode_days)
+        self.zones = len(spec.zones)
+        self.start_hour = np.zeros(n)
+        self.step_index = np.zeros(n, dtype=np.int64)
+        self.noise = np.zeros((n, self.episode_steps + 1))
+        self.state = plantmod.PlantState(np.zeros((n, len(plantmod.STATE_NAMES))))
+        self.setpoints = np.tile(sp.fixed_vector(spec), (n, 1))
+        self.telemetry = plantmod.Telemetry(np.zeros((n, len(plantmod.TELEMETRY_NAMES))))
+        self.eval_counter = np.zeros(n, dtype=np.int64)
+        self._perturb = np.array(_perturbed_entries())
+        self.observation_names = self._observation_names()
+        self._n_sensed = 2 * self.zones + 5
+        self._no_noise = np.zeros((n, self._n_sensed))
+        self._forecast_hours = np.array(FORECAST_HOURS)
+
+    # -- observation -----------------------------------------------------------------
+    def _observation_names(self) -> list[str]:
+        names = ["outdoor_dry_bulb", "outdoor_wet_bulb", "it_load"]
+        for z in range(self.zones):
+            names += [f"zone{z}_inlet_max", f"zone{z}_inlet_mean"]
+        names += ["chw_supply", "chw_return", "cw_supply", "cw_return", "supply_air"]
+        names += ["chillers_on", "economizer_on"]
+        names += [f"setpoint_{k}" for k in self.names]
+        names += ["time_of_day_sin", "time_of_day_cos", "time_of_year_sin", "time_of_year_cos"]
+        for h in FORECAST_HOURS:
+            names += [f"forecast_it_load_{h:g}h", f"forecast_wet_bulb_{h:g}h"]
+        return names
+
+    def hours(self) -> np.ndarray:
+        """Hour of the year of each episode's current step."""
+        return self.start_hour + self.step_index * self.dt_h
+
+    def disturbances(self, hours: np.ndarray) -> plantmod.Disturbances:
+        out = np.empty((self.n, 3))
+        _disturbance_kernel(
+            hours,
+            self.weather.dry_bulb_c,
+            self.weather.wet_bulb_c,
+            self.utilisation,
+            self.noise,
+            self.step_index,
+            self.capacity_kw,
+            self.spec.it.servers.idle_fraction,
+            out,
+        )
+        return plantmod.Disturbances(out)
+
+    def observe(self, rng: np.random.Generator | None) -> np.ndarray:
+        """Observations of the N episodes, shape (N, len(observation_names)), float32."""
+        if self.options.sensor_noise_c > 0 and rng is not None:
+            noise = rng.normal(0.0, self.options.sensor_noise_c, (self.n, self._n_sensed))
+        else:
+            noise = self._no_noise
+        out = np.empty((self.n, len(self.observation_names)), dtype=np.float32)
+        _observe_kernel(
+            self.telemetry.data,
+            self.hours(),
+            self.weather.dry_bulb_c,
+            self.weather.wet_bulb_c,
+            self.utilisation,
+            self.spec.it.servers.idle_fraction,
+            self.setpoints,
+            self._exposed,
+            self.map.lo,
+            self.map.hi,
+            self.zones,
+            self.capacity_kw,
+            float(self.spec.chillers.count),
+            self._forecast_hours,
+            noise,
+            out,
+        )
+        return out
+
+    # -- episodes ----------------------------------------------------------------------
+    def reset_rows(self, rows: np.ndarray, rngs: list[np.random.Generator]) -> None:
+        """Start new episodes in ``rows``, each drawing from its own generator."""
+        opts = self.options
+        seeds = np.empty(len(rows), dtype=np.int64)
+        for j, (row, rng) in enumerate(zip(rows, rngs, strict=True)):
+            if opts.mode == "train":
+                day = float(rng.choice(self.train_days))
+            else:
+                day = float(
+                    EVAL_WEEK_START_DAYS[self.eval_counter[row] % len(EVAL_WEEK_START_DAYS)]
+                )
+                self.eval_counter[row] += 1
+            self.start_hour[row] = day * 24.0
+            seeds[j] = rng.integers(0, 2**63 - 1)
+            p = self.base_params.data[0].copy()
+            if opts.randomize > 0:
+                p[self._perturb] *= rng.uniform(
+                    1 - opts.randomize, 1 + opts.randomize, self._perturb.size
+                )
+            self.params.data[row] = p
+        self.noise[rows] = ar1_noise(
+            seeds, self.episode_steps + 1, self.spec.it.noise_sigma, self.spec.it.noise_phi
+        ).T
+        self.step_index[rows] = 0
+        self.setpoints[rows] = sp.fixed_vector(self.spec)
+        sub = plantmod.PlantParams(self.params.data[rows], self.params.site, self.params.zones)
+        dist = self.disturbances(self.hours())
+        dist_rows = plantmod.Disturbances(dist.data[rows])
+        sps = plantmod.Setpoints(self.setpoints[rows])
+        state = plantmod.initial_state(sub, sps, dist_rows, warmup_steps=0)
+        for _ in range(opts.warmup_steps):
+            state, tel = plantmod.step(state, sps, dist_rows, sub)
+        if opts.warmup_steps == 0:
+            state, tel = plantmod.step(state, sps, dist_rows, sub)
+        self.state.data[rows] = state.data
+        self.telemetry.data[rows] = tel.data
+
+    # -- stepping ----------------------------------------------------------------------
+    def step(self, actions: np.ndarray) -> dict[str, np.ndarray]:
+        """Apply actions in [-1, 1] (N, A); returns reward terms and per-episode figures."""
+        actions = np.asarray(actions, dtype=np.float64).reshape(self.n, len(self.names))
+        if not np.isfinite(actions).all():
+            raise ValueError("actions must be finite numbers in [-1, 1]")
+        if (self.step_index >= self.episode_steps).any():
+            raise RuntimeError("the episode has ended (truncated): call reset() first")
+        full = self.setpoints.copy()
+        full[:, self._exposed] = self.map.to_engineering(actions)
+        self.setpoints = full
+        hours = self.hours()
+        dist = self.disturbances(hours)
+        carbon = intensity_at(self.carbon, hours)
+        self.state, tel = plantmod.step(
+            self.state, plantmod.Setpoints(full), dist, self.params, check=False
+        )
+        self.telemetry = tel
+        self.step_index += 1
+        env = self.spec.envelope
+        excess = np.maximum(tel.inlet_max_c - env.recommended_high_c, 0.0)
+        excess_allow = np.maximum(tel.inlet_max_c - env.allowable_high_c, 0.0)
+        r_energy = -(tel.facility_kw - tel.it_compute_kw) / self.reward_scale_kw
+        r_penalty = -self.options.penalty_per_k * (excess + 10.0 * excess_allow)
+        h = self.spec.interval_s / 3600.0
+        return {
+            "reward": r_energy + r_penalty,
+            "reward_energy": r_energy,
+            "reward_penalty": r_penalty,
+            "cost": excess,
+            "pue": tel.facility_kw / tel.it_kw,
+            "facility_kwh": tel.facility_kw * h,
+            "it_kwh": tel.it_kw * h,
+            "cooling_kwh": tel.cooling_kw * h,
+            "water_l": tel.water_l,
+            "carbon_kg": tel.facility_kw * h * carbon / 1000.0,
+            "max_inlet_c": tel.inlet_max_c,
+            **{f: tel[f] for f in POWER_FIELDS},
+            "truncated": self.step_index >= self.episode_steps,
+        }
