@@ -44,6 +44,44 @@ def plant_steps_per_s(site: str = "enterprise", batch: int = 1, seconds: float =
             return steps * batch / elapsed
 
 
+def env_steps_per_s(site: str = "enterprise", seconds: float = 1.0) -> float:
+    """Steps per second of ``gymnasium.make`` then ``step`` with random actions."""
+    import gymnasium
+
+    import cooling.env  # noqa: F401  (registers the ids)
+    from cooling.env import env_id
+
+    env = gymnasium.make(env_id(site))
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    steps = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(200):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            steps += 1
+            if terminated or truncated:
+                env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def vector_env_steps_per_s(site: str = "enterprise", n: int = 4096, seconds: float = 1.0):
+    """Environment-steps per second (envs × steps / time) of the vector environment."""
+    from cooling.env import CoolingVectorEnv
+
+    venv = CoolingVectorEnv(site, num_envs=n)
+    venv.reset(seed=0)
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(-1, 1, (16, *venv.action_space.shape)).astype(np.float32)
+    venv.step(actions[0])  # compile
+    steps = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        venv.step(actions[steps % 16])
+        steps += 1
+    return steps * n / (time.perf_counter() - start)
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process [MB]."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -54,6 +92,10 @@ def run(seconds: float = 1.0) -> dict:
     return {
         "plant_steps_per_s": {
             str(b): round(plant_steps_per_s(batch=b, seconds=seconds)) for b in BATCHES
+        },
+        "env_steps_per_s": {
+            "single": round(env_steps_per_s(seconds=seconds)),
+            "vector_4096": round(vector_env_steps_per_s(seconds=seconds)),
         },
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }

@@ -1,6 +1,6 @@
 """The ``cooling`` command.
 
-    cooling simulate --site enterprise --days 7 [--start DAY] [--seed S] [--json]
+    cooling simulate --site enterprise --controller rules --days 7 [--start DAY] [--seed S] [--json]
     cooling bench [--json]
     cooling sites
 
@@ -45,7 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--site", default="enterprise", help="shipped site name or path to a YAML spec"
     )
-    sim.add_argument("--controller", default="fixed", choices=["fixed"], help="controller")
+    sim.add_argument(
+        "--controller",
+        default="fixed",
+        choices=["fixed", "rules", "pid", "oracle"],
+        help="fixed (legacy setpoints), rules (best practice), pid (inlet loop) or oracle "
+        "(perfect-knowledge MPC, slow)",
+    )
     sim.add_argument("--days", type=_positive_float, default=7.0, help="simulated days (7)")
     sim.add_argument("--start", type=_day, default=0.0, help="start day of the year, 0-364 (0)")
     sim.add_argument("--seed", type=int, default=0, help="seed of the IT-load noise (0)")
@@ -141,6 +147,8 @@ def _bench(args: argparse.Namespace) -> int:
     else:
         for batch, rate in figures["plant_steps_per_s"].items():
             print(f"plant steps/s, batch {batch:>5}: {rate:>12,}")
+        for kind, rate in figures["env_steps_per_s"].items():
+            print(f"env steps/s, {kind:>11}: {rate:>12,}")
         print(f"peak RSS: {figures['peak_rss_mb']} MB")
     return 0
 

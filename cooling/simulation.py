@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cooling.control.baselines import StepContext
 from cooling.metrics import Accumulator
 from cooling.plant import plant as plantmod
 from cooling.plant.carbon import intensity_at, load_carbon
 from cooling.plant.weather import load_weather
 from cooling.plant.workload import ar1_noise, it_power_kw, load_utilisation, utilisation_at
+from cooling.setpoints import fixed_vector
 from cooling.spec import SiteSpec
 
 
@@ -70,22 +72,24 @@ def simulate(
     n = seeds.size
     n_steps = round(days * 86400.0 / spec.interval_s)
     params = plantmod.params_from_spec(spec).repeat(n)
-    traces = make_traces(spec, np.full(n, start_day * 24.0), n_steps, seeds)
+    # a day beyond the end, for controllers that look ahead (the oracle)
+    lookahead = round(86400.0 / spec.interval_s)
+    traces = make_traces(spec, np.full(n, start_day * 24.0), n_steps + lookahead, seeds)
     acc = Accumulator(
         n,
         spec.interval_s,
         spec.envelope.recommended_high_c,
         spec.envelope.allowable_high_c,
     )
-    first = traces.at(0)
+    if hasattr(controller, "reset"):
+        controller.reset(n)
     telemetry = plantmod.Telemetry(np.full((n, len(plantmod.TELEMETRY_NAMES)), np.nan))
-    setpoints = controller(telemetry)
-    state = plantmod.initial_state(params, setpoints, first)
+    fixed = plantmod.Setpoints(np.tile(fixed_vector(spec), (n, 1)))
+    state = plantmod.initial_state(params, fixed, traces.at(0))
     for k in range(n_steps):
-        dist = traces.at(k)
-        state, telemetry = plantmod.step(state, setpoints, dist, params)
+        setpoints = controller(telemetry, StepContext(state, params, traces, k))
+        state, telemetry = plantmod.step(state, setpoints, traces.at(k), params)
         acc.add(telemetry, traces.carbon_g_per_kwh[k])
-        setpoints = controller(telemetry)
         if progress is not None:
             progress(k + 1, n_steps)
     return [acc.result(i) for i in range(n)]

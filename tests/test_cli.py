@@ -42,3 +42,13 @@ def test_bad_arguments_get_clear_errors():
     assert out.returncode == 2 and "must be > 0" in out.stderr
     out = run("simulate", "--start", "400")
     assert out.returncode == 2 and "0..364" in out.stderr
+
+
+def test_simulate_other_controllers_and_bad_controller():
+    out = run("simulate", "--site", "highdensity", "--controller", "rules", "--days", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["controller"] == "rules"
+    out = run("simulate", "--controller", "magic")
+    assert out.returncode == 2 and "invalid choice: 'magic'" in out.stderr
+    out = run("simulate", "--days", "0")
+    assert out.returncode == 2 and "must be > 0" in out.stderr

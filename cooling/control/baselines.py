@@ -1,48 +1,193 @@
 """Baseline controllers: telemetry in, setpoints out.
 
-Every controller is called once per control interval with the plant telemetry of the
-last interval (a ``Telemetry`` of N plants) and returns the ``Setpoints`` of N plants.
+Every controller is reset for N plants, then called once per control interval with the
+plant telemetry of the last interval (a ``Telemetry`` of N plants: what a live plant
+reports) and returns the ``Setpoints`` of N plants for the next one. The plant's full
+setpoint vector is returned; sites without an economizer ignore that entry.
+
+Each controller respects the site's setpoint ranges and ramp limits (``ramp_per_step``),
+as its building-automation counterpart would.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
 from cooling.plant.plant import Setpoints, Telemetry
-from cooling.setpoints import fixed_vector
+from cooling.setpoints import NAMES, fixed_vector
 from cooling.spec import SiteSpec
+from cooling.units import CP_WATER_KJ_KG_K
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a model-based controller may know beyond telemetry (the oracle uses it)."""
+
+    state: Any  # PlantState of the N plants
+    params: Any  # PlantParams
+    traces: Any  # simulation.Traces (the true future disturbances)
+    step: int  # index of the interval about to be simulated
 
 
 class Controller(Protocol):
     name: str
 
-    def __call__(self, telemetry: Telemetry) -> Setpoints: ...
+    def reset(self, n: int) -> None: ...
+
+    def __call__(self, telemetry: Telemetry, context: StepContext | None = None) -> Setpoints: ...
 
 
-class FixedController:
+def _limits(spec: SiteSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Full-vector lower/upper bounds and ramp limits (an absent setpoint is pinned at 0)."""
+    lo, hi, ramp = np.zeros(5), np.zeros(5), np.full(5, 1.0)
+    for j, name in enumerate(NAMES):
+        r = getattr(spec.setpoints, name)
+        if r is not None:
+            lo[j], hi[j], ramp[j] = r.min, r.max, r.ramp_per_step
+    return lo, hi, ramp
+
+
+class _Base:
+    name = "base"
+
+    def __init__(self, spec: SiteSpec):
+        self.spec = spec
+        self.lo, self.hi, self.ramp = _limits(spec)
+        self.fixed = fixed_vector(spec)
+        self.current = self.fixed[None, :].copy()
+
+    def reset(self, n: int) -> None:
+        self.current = np.tile(self.fixed, (n, 1))
+
+    def _move_towards(self, target: np.ndarray) -> Setpoints:
+        """Ramp-limited, range-clipped move of the current setpoints towards ``target``."""
+        step = np.clip(target - self.current, -self.ramp, self.ramp)
+        self.current = np.clip(self.current + step, self.lo, self.hi)
+        return Setpoints(self.current.copy())
+
+
+class FixedController(_Base):
     """Legacy operation: constant setpoints from the site spec's ``fixed_setpoints``
     (typically chilled water 7 °C, supply air 18 °C, condenser water 29.4 °C (85 °F),
     pumps at full speed, economizer enabled where fitted)."""
 
     name = "fixed"
 
-    def __init__(self, spec: SiteSpec):
-        self._vector = fixed_vector(spec)
-
-    def __call__(self, telemetry: Telemetry) -> Setpoints:
-        return Setpoints(np.broadcast_to(self._vector, (len(telemetry), self._vector.size)))
+    def __call__(self, telemetry: Telemetry, context: StepContext | None = None) -> Setpoints:
+        return Setpoints(np.broadcast_to(self.fixed, (len(telemetry), self.fixed.size)))
 
 
-CONTROLLERS = {"fixed": FixedController}
+class RuleController(_Base):
+    """The best practice a good operator runs, one rule a setpoint:
+
+    - **supply air**: trim and respond on the hottest rack inlet, towards 25 °C
+      (2 K below the ASHRAE TC 9.9 recommended 27 °C): raise 0.25 K a step while the
+      hottest inlet is below 24.5 °C, lower 1 K a step once above 25.5 °C
+      (ASHRAE Guideline 36 §5.1.14 trim-and-respond on the critical zone);
+    - **chilled-water supply**: reset with load, the warmest water the coils can use:
+      supply air minus a coil approach of 4 K at no load to 6 K at full load, trimmed
+      down while the supply air is not met (Guideline 36 §5.20.5 CHW supply reset on
+      plant demand; ASHRAE 90.1 §6.5.4.4 CHW reset);
+    - **condenser water**: wet-bulb plus the tower's design approach, floored at the
+      chillers' minimum entering temperature (ASHRAE 90.1 §6.5.5.2 / Taylor's
+      near-optimal condenser-water reset);
+    - **chilled-water pump**: variable flow, the speed that carries the coil load at the
+      design ΔT plus 10 % (ASHRAE 90.1 §6.5.4.2 variable-flow pumping);
+    - **economizer**: enabled where fitted; the plant's own G36 logic switches it on when
+      the wet-bulb allows (T_CHWR − T_pred > 2 K) and off again (< 1 K).
+    """
+
+    name = "rules"
+    inlet_target_c = 25.0
+
+    def __call__(self, telemetry: Telemetry, context: StepContext | None = None) -> Setpoints:
+        t = telemetry
+        n = len(t)
+        if self.current.shape[0] != n:
+            self.reset(n)
+        if not np.isfinite(t.inlet_max_c).all():
+            return self._move_towards(np.tile(self.fixed, (n, 1)))
+        target = self.current.copy()
+        inlet = t.inlet_max_c
+        sa = self.current[:, 1]
+        sa_target = np.where(
+            inlet > self.inlet_target_c + 0.5,
+            sa - 1.0,
+            np.where(inlet < self.inlet_target_c - 0.5, sa + 0.25, sa),
+        )
+        target[:, 1] = sa_target
+        load = np.clip(t.it_kw / self.spec.it.capacity_kw, 0.0, 1.0)
+        chw = sa_target - (4.0 + 2.0 * load)
+        not_met = t.supply_air_c > sa + 0.3
+        target[:, 0] = np.where(not_met, np.minimum(chw, self.current[:, 0] - 0.5), chw)
+        cw = t.outdoor_wet_bulb_c + self.spec.tower.design_approach_k
+        target[:, 2] = np.maximum(cw, self.spec.chillers.min_ecwt_c)
+        design_kg_s = self.spec.chw_design_flow_kg_s
+        dt_design = self.spec.chw_loop.design_delta_t_k
+        target[:, 3] = 1.1 * t.q_coil_kw / (CP_WATER_KJ_KG_K * dt_design * design_kg_s)
+        target[:, 4] = 1.0 if self.spec.economizer is not None else 0.0
+        return self._move_towards(target)
+
+
+class PIDController(_Base):
+    """A PI loop holding the hottest rack inlet at ``target_c`` by moving supply air.
+
+    Discrete PI with conditional-integration anti-windup; other setpoints stay at the
+    site's fixed values. Gains: Kp = 0.5 K/K, Ti = 15 min (the inlet follows supply air
+    within one or two intervals).
+    """
+
+    name = "pid"
+
+    def __init__(self, spec: SiteSpec, target_c: float = 25.0, kp: float = 0.5, ti_s=900.0):
+        super().__init__(spec)
+        self.target_c = target_c
+        self.kp = kp
+        self.ki = kp * spec.interval_s / ti_s
+        self.integral = np.zeros(1)
+
+    def reset(self, n: int) -> None:
+        super().reset(n)
+        self.integral = np.zeros(n)
+
+    def __call__(self, telemetry: Telemetry, context: StepContext | None = None) -> Setpoints:
+        n = len(telemetry)
+        if self.current.shape[0] != n:
+            self.reset(n)
+        inlet = telemetry.inlet_max_c
+        if not np.isfinite(inlet).all():
+            return self._move_towards(np.tile(self.fixed, (n, 1)))
+        error = self.target_c - inlet
+        base = self.fixed[1]
+        unclipped = base + self.kp * error + self.ki * (self.integral + error)
+        # integrate only while the output is not saturated in the error's direction
+        saturated = ((unclipped > self.hi[1]) & (error > 0)) | (
+            (unclipped < self.lo[1]) & (error < 0)
+        )
+        self.integral = np.where(saturated, self.integral, self.integral + error)
+        target = np.tile(self.fixed, (n, 1))
+        target[:, 1] = base + self.kp * error + self.ki * self.integral
+        return self._move_towards(target)
+
+
+CONTROLLERS: dict[str, type] = {
+    "fixed": FixedController,
+    "rules": RuleController,
+    "pid": PIDController,
+}
 
 
 def make(name: str, spec: SiteSpec) -> Controller:
-    """A baseline controller by name."""
+    """A controller by name: the baselines here, or ``oracle``."""
+    if name == "oracle":
+        from cooling.control.oracle import OracleController
+
+        return OracleController(spec)
     try:
         return CONTROLLERS[name](spec)
     except KeyError:
-        raise ValueError(
-            f"unknown controller {name!r}; available: {', '.join(CONTROLLERS)}"
-        ) from None
+        names = ", ".join([*CONTROLLERS, "oracle"])
+        raise ValueError(f"unknown controller {name!r}; available: {names}") from None

@@ -103,6 +103,9 @@ TELEMETRY_NAMES = (
     "chw_flow_kg_s",
     "crah_air_kg_s",
     "server_fan_speed",
+    # conditions of the interval
+    "outdoor_dry_bulb_c",
+    "outdoor_wet_bulb_c",
 )
 
 
@@ -665,6 +668,8 @@ def _step_kernel(x, u, d, p, x_new, y):
         y[i, T.chw_flow_kg_s] = m_chw
         y[i, T.crah_air_kg_s] = air_crah
         y[i, T.server_fan_speed] = s_fan_max
+        y[i, T.outdoor_dry_bulb_c] = tdb
+        y[i, T.outdoor_wet_bulb_c] = twb
 
 
 @jit

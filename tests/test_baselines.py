@@ -1,0 +1,95 @@
+"""Baseline controllers and the oracle, on every site (a summer week each)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cooling.control.baselines import FixedController, PIDController, RuleController, make
+from cooling.control.oracle import OracleController
+from cooling.plant import plant as plantmod
+from cooling.simulation import simulate
+
+
+class Recording:
+    """Wraps a controller and records the setpoints and hottest inlets it saw."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.name = inner.name
+        self.setpoints = []
+        self.inlets = []
+
+    def reset(self, n):
+        self.inner.reset(n)
+
+    def __call__(self, telemetry, context=None):
+        out = self.inner(telemetry, context)
+        self.setpoints.append(out.data[0].copy())
+        self.inlets.append(float(telemetry.inlet_max_c[0]))
+        return out
+
+
+@pytest.fixture(scope="module")
+def summer_week(request):
+    cache = {}
+
+    def run(site, name):
+        key = (site.name, name)
+        if key not in cache:
+            rec = Recording(make(name, site))
+            report = simulate(site, rec, days=7, start_day=180)[0]
+            cache[key] = (report, np.array(rec.setpoints), np.array(rec.inlets))
+        return cache[key]
+
+    return run
+
+
+def test_rules_save_clearly_against_fixed_without_violations(site, summer_week):
+    fixed, _, _ = summer_week(site, "fixed")
+    rules, setpoints, _ = summer_week(site, "rules")
+    assert rules["cooling_kwh"] < 0.85 * fixed["cooling_kwh"]
+    assert rules["facility_kwh"] < fixed["facility_kwh"]
+    assert rules["minutes_above_recommended"] == 0.0
+    # the rules warmed the plant up: chilled water and supply air above the legacy values
+    assert setpoints[-288:, 0].mean() > site.fixed_setpoints.chw_supply_c + 2.0
+    assert setpoints[-288:, 1].mean() > site.fixed_setpoints.supply_air_c + 2.0
+
+
+@pytest.mark.slow
+def test_oracle_beats_rules_without_violations(site, summer_week):
+    rules, _, _ = summer_week(site, "rules")
+    oracle, _, _ = summer_week(site, "oracle")
+    assert oracle["facility_kwh"] < rules["facility_kwh"]
+    assert oracle["minutes_above_recommended"] == 0.0
+    assert oracle["minutes_above_allowable"] == 0.0
+
+
+def test_pid_holds_the_hottest_inlet_at_its_target(site, summer_week):
+    report, setpoints, inlets = summer_week(site, "pid")
+    last_day = inlets[-288:]
+    assert abs(last_day.mean() - 25.0) < 0.5
+    assert report["minutes_above_recommended"] == 0.0
+    assert np.ptp(setpoints[:, 1]) > 2.0  # it moved the supply air to do so
+
+
+@pytest.mark.parametrize("name", ["rules", "pid", "oracle"])
+def test_controllers_respect_ranges_and_ramp_limits(site, summer_week, name):
+    _, setpoints, _ = summer_week(site, name)
+    for j, key in enumerate(("chw_supply_c", "supply_air_c", "cw_supply_c", "chw_pump_speed")):
+        r = getattr(site.setpoints, key)
+        assert setpoints[:, j].min() >= r.min - 1e-9 and setpoints[:, j].max() <= r.max + 1e-9
+        assert np.abs(np.diff(setpoints[:, j])).max() <= r.ramp_per_step + 1e-9
+
+
+def test_controllers_handle_missing_telemetry_and_batches(site):
+    nan_tel = plantmod.Telemetry(np.full((3, len(plantmod.TELEMETRY_NAMES)), np.nan))
+    for cls in (FixedController, RuleController, PIDController):
+        ctl = cls(site)
+        ctl.reset(3)
+        out = ctl(nan_tel)
+        assert out.data.shape == (3, 5) and np.isfinite(out.data).all()
+    with pytest.raises(ValueError, match="needs the true plant state"):
+        OracleController(site)(nan_tel)
+    with pytest.raises(ValueError, match="unknown controller 'magic'"):
+        make("magic", site)
