@@ -134,8 +134,10 @@ def test_stepping_past_the_end_and_bad_options_are_errors():
         env.step(np.zeros(4, dtype=np.float32))
     with pytest.raises(ValueError, match="mode must be"):
         CoolingEnv("enterprise", mode="test")
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match=r"unknown environment option\(s\) \['colour'\]"):
         CoolingEnv("enterprise", colour="red")
+    with pytest.raises(ValueError, match="unknown site 'atlantis'"):
+        CoolingEnv("atlantis")
     with pytest.raises(ValueError, match="finite"):
         env.reset(seed=0)
         env.step(np.array([np.nan, 0, 0, 0]))

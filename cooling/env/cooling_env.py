@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from cooling.env.core import EVAL_WEEK_START_DAYS, BatchCore, EnvOptions
+from cooling.env.core import EVAL_WEEK_START_DAYS, BatchCore, make_options
 from cooling.spec import SiteSpec, load_site
 
 
@@ -84,7 +84,7 @@ class CoolingEnv(gym.Env):
     def __init__(self, site: str | SiteSpec = "enterprise", **options: Any):
         spec = site if isinstance(site, SiteSpec) else load_site(site)
         self.spec = spec
-        self.core = BatchCore(spec, 1, EnvOptions(**options))
+        self.core = BatchCore(spec, 1, make_options(options))
         self.setpoint_map = self.core.map
         self.observation_names = self.core.observation_names
         self.action_space = spaces.Box(-1.0, 1.0, (len(self.core.names),), np.float32)

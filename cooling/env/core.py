@@ -140,6 +140,17 @@ def _observe_kernel(
             out[i, c] = min(max(out[i, c], -10.0), 10.0)
 
 
+def make_options(options: dict) -> EnvOptions:
+    """EnvOptions from keyword arguments, with a clear error for an unknown one."""
+    import dataclasses
+
+    allowed = [f.name for f in dataclasses.fields(EnvOptions)]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown environment option(s) {unknown}; allowed: {', '.join(allowed)}")
+    return EnvOptions(**options)
+
+
 def training_start_days(episode_days: float) -> np.ndarray:
     """Whole start days whose episodes never overlap a held-out week."""
     days = np.arange(0, 365)

@@ -10,7 +10,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from cooling.env.core import BatchCore, EnvOptions
+from cooling.env.core import BatchCore, make_options
 from cooling.spec import SiteSpec, load_site
 
 
@@ -32,7 +32,7 @@ class CoolingVectorEnv(VectorEnv):
         spec = site if isinstance(site, SiteSpec) else load_site(site)
         self.spec = spec
         self.num_envs = num_envs
-        self.core = BatchCore(spec, num_envs, EnvOptions(**options))
+        self.core = BatchCore(spec, num_envs, make_options(options))
         self.setpoint_map = self.core.map
         self.observation_names = self.core.observation_names
         self.single_action_space = spaces.Box(-1.0, 1.0, (len(self.core.names),), np.float32)
