@@ -89,7 +89,7 @@ def test_workload_rejects_negative_load(tmp_path):
     path.write_text(
         "hour,cpu_load\n" + "\n".join(f"{i},0.5" for i in range(8759)) + "\n8759,-0.2\n"
     )
-    with pytest.raises(WorkloadError, match=r"cpu_load = -0.2 is outside 0..1.*negative"):
+    with pytest.raises(WorkloadError, match=r"cpu_load = -0.2 is outside 0..1 .*negative"):
         load_utilisation(path)
     site = load_site("enterprise")
     u = load_utilisation(site.path(site.it.workload))

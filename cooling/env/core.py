@@ -36,17 +36,10 @@ FORECAST_HOURS = (1.0, 3.0)
 #: Reward scale: the energy term is (facility − compute IT) power / (this × IT capacity).
 REWARD_SCALE_OF_CAPACITY = 0.25
 #: The power breakdown reported in ``info`` [kW], averaged over the step.
-POWER_FIELDS = (
-    "it_kw",
-    "server_fan_kw",
-    "chiller_kw",
-    "tower_fan_kw",
-    "chw_pump_kw",
-    "cw_pump_kw",
-    "crah_fan_kw",
-    "cooling_kw",
-    "electrical_loss_kw",
-    "facility_kw",
+POWER_FIELDS = tuple(
+    n
+    for n in plantmod.TELEMETRY_NAMES
+    if n.endswith("_kw") and not n.startswith(("q_", "it_compute", "heat_"))
 )
 
 

@@ -9,53 +9,27 @@ aggregates smooth away. Server fans and leakage are added by the rack model.
 
 from __future__ import annotations
 
-import csv
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-HOURS = 8760
+from cooling.plant.hourly import HOURS, read_hourly_column
 
 
 class WorkloadError(ValueError):
     """A workload trace is unreadable or holds values outside 0..1."""
 
 
-@lru_cache(maxsize=16)
-def _load_cached(path: str, mtime: float) -> np.ndarray:
-    p = Path(path)
-    values: list[float] = []
-    with p.open(newline="") as f:
-        reader = csv.DictReader(ln for ln in f if not ln.startswith("#"))
-        if reader.fieldnames is None or "cpu_load" not in reader.fieldnames:
-            raise WorkloadError(f"{p}: needs a column 'cpu_load' (utilisation 0..1)")
-        for row in reader:
-            try:
-                u = float(row["cpu_load"])
-            except (TypeError, ValueError):
-                raise WorkloadError(
-                    f"{p}:{reader.line_num}: cpu_load is not a number: {row['cpu_load']!r}"
-                ) from None
-            if not 0.0 <= u <= 1.0:
-                raise WorkloadError(
-                    f"{p}:{reader.line_num}: cpu_load = {u:g} is outside 0..1 "
-                    "(utilisation; a negative load is not physical)"
-                )
-            values.append(u)
-    if len(values) != HOURS:
-        raise WorkloadError(f"{p}: {len(values)} hourly rows, one year has {HOURS}")
-    arr = np.array(values)
-    arr.setflags(write=False)
-    return arr
-
-
 def load_utilisation(path: str | Path) -> np.ndarray:
     """Hourly utilisation (8760 values in 0..1) from a CSV with a ``cpu_load`` column."""
-    p = Path(path)
-    if not p.is_file():
-        raise WorkloadError(f"{p}: workload file not found")
-    return _load_cached(str(p.resolve()), p.stat().st_mtime)
+    return read_hourly_column(
+        path,
+        "cpu_load",
+        0.0,
+        1.0,
+        "CPU utilisation 0..1; a negative load is not physical",
+        WorkloadError,
+    )
 
 
 def utilisation_at(hourly: np.ndarray, hours: np.ndarray) -> np.ndarray:
