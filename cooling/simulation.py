@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cooling.control.baselines import StepContext
+from cooling.control.safety import SafetyShield, ShieldConfig
 from cooling.metrics import Accumulator
 from cooling.plant import plant as plantmod
 from cooling.plant.carbon import intensity_at, load_carbon
@@ -55,6 +56,10 @@ def make_traces(spec: SiteSpec, start_hours: np.ndarray, n_steps: int, seeds: np
     return Traces(hours, dry, wet, it_kw, carbon)
 
 
+#: Telemetry fields that sensor noise applies to (temperatures).
+NOISY_FIELDS = tuple(n for n in plantmod.TELEMETRY_NAMES if n.endswith("_c"))
+
+
 def simulate(
     spec: SiteSpec,
     controller: Callable,
@@ -62,16 +67,33 @@ def simulate(
     start_day: float = 0.0,
     seeds: tuple[int, ...] | np.ndarray = (0,),
     progress: Callable[[int, int], None] | None = None,
+    shield: ShieldConfig | None = None,
+    perturb: float = 0.0,
+    sensor_noise_c: float = 0.0,
 ) -> list[dict]:
-    """Run ``controller`` on N = len(seeds) plants for ``days``; one report per plant."""
+    """Run ``controller`` on N = len(seeds) plants for ``days``; one report per plant.
+
+    ``shield``: put a :class:`~cooling.control.safety.SafetyShield` (one per plant)
+    between the controller and the plant; where it hands control back, the plant's own
+    controls hold their (the site's fixed) setpoints. ``perturb``: the simulated plant's
+    parameters differ from the site spec (each of ``plant.PERTURBED_ENTRIES`` scaled by
+    U(1 − perturb, 1 + perturb), seeded), while the shield keeps the nominal model.
+    ``sensor_noise_c``: Gaussian noise on every temperature the controller and the
+    shield read (the metrics use the true values).
+    """
     if days <= 0:
         raise ValueError(f"days must be > 0 (got {days})")
     if not 0 <= start_day < 365:
         raise ValueError(f"start day must be in 0..364 (got {start_day})")
+    if not 0 <= sensor_noise_c <= 5:
+        raise ValueError(f"sensor noise must be in 0..5 K (got {sensor_noise_c})")
     seeds = np.atleast_1d(np.asarray(seeds))
     n = seeds.size
     n_steps = round(days * 86400.0 / spec.interval_s)
     params = plantmod.params_from_spec(spec).repeat(n)
+    rng = np.random.default_rng([int(s) for s in seeds])
+    if perturb:
+        params = plantmod.perturb(params, rng, perturb)
     # a day beyond the end, for controllers that look ahead (the oracle)
     lookahead = round(86400.0 / spec.interval_s)
     traces = make_traces(spec, np.full(n, start_day * 24.0), n_steps + lookahead, seeds)
@@ -83,13 +105,31 @@ def simulate(
     )
     if hasattr(controller, "reset"):
         controller.reset(n)
-    telemetry = plantmod.Telemetry(np.full((n, len(plantmod.TELEMETRY_NAMES)), np.nan))
-    fixed = plantmod.Setpoints(np.tile(fixed_vector(spec), (n, 1)))
+    shields = [SafetyShield(spec, shield) for _ in range(n)] if shield is not None else []
+    bms = fixed_vector(spec)
+    fixed = plantmod.Setpoints(np.tile(bms, (n, 1)))
     state = plantmod.initial_state(params, fixed, traces.at(0))
+    state, telemetry = plantmod.step(state, fixed, traces.at(0), params)  # first readings
+    noisy = [plantmod.TELEMETRY_NAMES.index(f) for f in NOISY_FIELDS]
     for k in range(n_steps):
-        setpoints = controller(telemetry, StepContext(state, params, traces, k))
+        observed = telemetry
+        if sensor_noise_c > 0:
+            observed = telemetry.copy()
+            observed.data[:, noisy] += rng.normal(0.0, sensor_noise_c, (n, len(noisy)))
+        setpoints = controller(observed, StepContext(state, params, traces, k))
+        if shields:
+            applied = np.empty((n, 5))
+            ts = k * spec.interval_s
+            for i, sh in enumerate(shields):
+                decision = sh.decide(setpoints.data[i], observed.row(i), ts)
+                applied[i] = bms if decision.applied is None else decision.applied
+            setpoints = plantmod.Setpoints(applied)
         state, telemetry = plantmod.step(state, setpoints, traces.at(k), params)
         acc.add(telemetry, traces.carbon_g_per_kwh[k])
         if progress is not None:
             progress(k + 1, n_steps)
-    return [acc.result(i) for i in range(n)]
+    reports = [acc.result(i) for i in range(n)]
+    for i, sh in enumerate(shields):
+        reports[i]["shield_interventions"] = sh.interventions
+        reports[i]["fallback_steps"] = sh.fallback_steps
+    return reports

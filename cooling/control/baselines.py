@@ -16,10 +16,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from cooling.plant.plant import Setpoints, Telemetry
+from cooling.plant.plant import TELEMETRY_NAMES, Setpoints, Telemetry
 from cooling.setpoints import NAMES, fixed_vector
 from cooling.spec import SiteSpec
 from cooling.units import CP_WATER_KJ_KG_K
+
+#: Telemetry columns of the setpoints in force, in the plant's setpoint order.
+SET_COLUMNS = [TELEMETRY_NAMES.index(f"{n}_set") for n in NAMES]
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,15 @@ class _Base:
 
     def reset(self, n: int) -> None:
         self.current = np.tile(self.fixed, (n, 1))
+
+    def _sync(self, telemetry: Telemetry) -> None:
+        """Start from the setpoints in force (as the plant reports them), where known."""
+        n = len(telemetry)
+        if self.current.shape[0] != n:
+            self.reset(n)
+        in_force = telemetry.data[:, SET_COLUMNS]
+        known = np.isfinite(in_force).all(axis=1)
+        self.current[known] = np.clip(in_force[known], self.lo, self.hi)
 
     def _move_towards(self, target: np.ndarray) -> Setpoints:
         """Ramp-limited, range-clipped move of the current setpoints towards ``target``."""
@@ -106,8 +118,7 @@ class RuleController(_Base):
     def __call__(self, telemetry: Telemetry, context: StepContext | None = None) -> Setpoints:
         t = telemetry
         n = len(t)
-        if self.current.shape[0] != n:
-            self.reset(n)
+        self._sync(t)
         if not np.isfinite(t.inlet_max_c).all():
             return self._move_towards(np.tile(self.fixed, (n, 1)))
         target = self.current.copy()
@@ -155,8 +166,7 @@ class PIDController(_Base):
 
     def __call__(self, telemetry: Telemetry, context: StepContext | None = None) -> Setpoints:
         n = len(telemetry)
-        if self.current.shape[0] != n:
-            self.reset(n)
+        self._sync(telemetry)
         inlet = telemetry.inlet_max_c
         if not np.isfinite(inlet).all():
             return self._move_towards(np.tile(self.fixed, (n, 1)))

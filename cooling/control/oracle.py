@@ -36,7 +36,7 @@ from cooling.spec import SiteSpec
 class OracleController(_Base):
     name = "oracle"
 
-    def __init__(self, spec: SiteSpec, horizon_steps: int = 8, margin_k: float = 0.5):
+    def __init__(self, spec: SiteSpec, horizon_steps: int = 8, margin_k: float = 1.0):
         super().__init__(spec)
         if horizon_steps < 1:
             raise ValueError(f"horizon_steps must be >= 1 (got {horizon_steps})")
@@ -82,8 +82,7 @@ class OracleController(_Base):
         if context is None:
             raise ValueError("the oracle needs the true plant state and future disturbances")
         n = len(telemetry)
-        if self.current.shape[0] != n:
-            self.reset(n)
+        self._sync(telemetry)
         targets = np.clip(self._targets(telemetry), self.lo, self.hi)  # (N, K, 5)
         k_cand = targets.shape[1]
         h_steps = self.horizon

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from cooling import setpoints as sp
-from cooling.plant import chiller, crah, racks, tower
 from cooling.plant import plant as plantmod
 from cooling.plant._jit import jit
 from cooling.plant.carbon import intensity_at, load_carbon
@@ -154,22 +153,6 @@ def training_start_days(episode_days: float) -> np.ndarray:
     return days[ok]
 
 
-def _perturbed_entries() -> list[int]:
-    """Parameter entries that domain randomisation perturbs (issue 5's list)."""
-    idx = [
-        plantmod.OCR + crah.HA_AIR_KW_K,  # coil effectiveness
-        plantmod.OCR + crah.HA_WATER_KW_K,
-        plantmod.OTW + tower.LG_DESIGN,  # tower effectiveness
-        plantmod.OG + plantmod.G.chw_node_kg,  # thermal masses
-        plantmod.OG + plantmod.G.cw_basin_kg,
-        plantmod.OCH + chiller.Q_REF_KW,  # chiller capacity
-    ]
-    for z in range(plantmod.MAX_ZONES):
-        o = plantmod.OZN + z * racks.ZONE_RECORD_SIZE
-        idx += [o + racks.HEAT_CAPACITY_KJ_K, o + racks.RECIRCULATION, o + racks.HOT_RECIRCULATION]
-    return idx
-
-
 class BatchCore:
     """N episodes of one site, stepped together through the batch plant."""
 
@@ -198,7 +181,6 @@ class BatchCore:
         self.setpoints = np.tile(sp.fixed_vector(spec), (n, 1))
         self.telemetry = plantmod.Telemetry(np.zeros((n, len(plantmod.TELEMETRY_NAMES))))
         self.eval_counter = np.zeros(n, dtype=np.int64)
-        self._perturb = np.array(_perturbed_entries())
         self.observation_names = self._observation_names()
         self._n_sensed = 2 * self.zones + 5
         self._no_noise = np.zeros((n, self._n_sensed))
@@ -278,12 +260,12 @@ class BatchCore:
                 self.eval_counter[row] += 1
             self.start_hour[row] = day * 24.0
             seeds[j] = rng.integers(0, 2**63 - 1)
-            p = self.base_params.data[0].copy()
             if opts.randomize > 0:
-                p[self._perturb] *= rng.uniform(
-                    1 - opts.randomize, 1 + opts.randomize, self._perturb.size
-                )
-            self.params.data[row] = p
+                self.params.data[row] = plantmod.perturb(
+                    self.base_params, rng, opts.randomize
+                ).data[0]
+            else:
+                self.params.data[row] = self.base_params.data[0]
         self.noise[rows] = ar1_noise(
             seeds, self.episode_steps + 1, self.spec.it.noise_sigma, self.spec.it.noise_phi
         ).T

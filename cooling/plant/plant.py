@@ -106,6 +106,8 @@ TELEMETRY_NAMES = (
     # conditions of the interval
     "outdoor_dry_bulb_c",
     "outdoor_wet_bulb_c",
+    # the setpoints in force during the interval (as received)
+    *(f"{n}_set" for n in SETPOINT_NAMES),
 )
 
 
@@ -670,6 +672,8 @@ def _step_kernel(x, u, d, p, x_new, y):
         y[i, T.server_fan_speed] = s_fan_max
         y[i, T.outdoor_dry_bulb_c] = tdb
         y[i, T.outdoor_wet_bulb_c] = twb
+        for j in range(len(SETPOINT_NAMES)):
+            y[i, T.chw_supply_c_set + j] = u[i, j]
 
 
 @jit
@@ -788,3 +792,43 @@ def stored_heat_kj(state: PlantState, params: PlantParams) -> np.ndarray:
         heat_capacity = p[:, OZN + z * racks.ZONE_RECORD_SIZE + racks.HEAT_CAPACITY_KJ_K]
         total = total + heat_capacity * x[:, S.zone0_exhaust_c + z]
     return total
+
+
+def _perturbed_entries() -> np.ndarray:
+    idx = [
+        OCR + crah.HA_AIR_KW_K,  # coil effectiveness
+        OCR + crah.HA_WATER_KW_K,
+        OTW + tower.LG_DESIGN,  # tower effectiveness
+        OG + G.chw_node_kg,  # thermal masses
+        OG + G.cw_basin_kg,
+        OCH + chiller.Q_REF_KW,  # chiller capacity
+    ]
+    for z in range(MAX_ZONES):
+        o = OZN + z * racks.ZONE_RECORD_SIZE
+        idx += [o + racks.HEAT_CAPACITY_KJ_K, o + racks.RECIRCULATION, o + racks.HOT_RECIRCULATION]
+    return np.array(idx)
+
+
+#: Parameter entries that :func:`perturb` scales: coil and tower effectiveness, thermal
+#: masses (zones, chilled- and condenser-water loops), recirculation, chiller capacity.
+PERTURBED_ENTRIES = _perturbed_entries()
+
+
+def perturb(params: PlantParams, rng: np.random.Generator, fraction: float) -> PlantParams:
+    """A copy of ``params`` with each of PERTURBED_ENTRIES scaled by U(1−f, 1+f) per plant.
+
+    Domain randomisation for training, and the "plant is not the model" test of the
+    safety shield. The hottest rack's recirculation is kept at least the zone's mean.
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"perturbation fraction must be in [0, 1) (got {fraction})")
+    data = params.data.copy()
+    scale = rng.uniform(1.0 - fraction, 1.0 + fraction, (len(params), PERTURBED_ENTRIES.size))
+    data[:, PERTURBED_ENTRIES] *= scale
+    for z in range(MAX_ZONES):
+        o = OZN + z * racks.ZONE_RECORD_SIZE
+        mean = data[:, o + racks.RECIRCULATION]
+        data[:, o + racks.HOT_RECIRCULATION] = np.maximum(
+            data[:, o + racks.HOT_RECIRCULATION], mean
+        )
+    return PlantParams(data, params.site, params.zones)
