@@ -27,6 +27,26 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"must be in 0..0.5, got {text}")
+    return value
+
+
+def _noise(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value <= 5:
+        raise argparse.ArgumentTypeError(f"must be in 0..5 K, got {text}")
+    return value
+
+
 def _day(text: str) -> float:
     try:
         value = float(text)
@@ -48,9 +68,25 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--controller",
         default="fixed",
-        choices=["fixed", "rules", "pid", "oracle"],
-        help="fixed (legacy setpoints), rules (best practice), pid (inlet loop) or oracle "
-        "(perfect-knowledge MPC, slow)",
+        choices=["fixed", "rules", "pid", "oracle", "random", "adversarial", "nan"],
+        help="fixed (legacy setpoints), rules (best practice), pid (inlet loop), oracle "
+        "(perfect-knowledge MPC, slow); random, adversarial, nan: hostile policies for "
+        "testing the shield",
+    )
+    sim.add_argument(
+        "--shield", action="store_true", help="put the safety shield between controller and plant"
+    )
+    sim.add_argument(
+        "--perturb",
+        type=_fraction,
+        default=0.0,
+        help="simulated plant parameters off the spec by up to this fraction (0-0.5)",
+    )
+    sim.add_argument(
+        "--sensor-noise",
+        type=_noise,
+        default=0.0,
+        help="Gaussian noise on measured temperatures [K] (0-5)",
     )
     sim.add_argument("--days", type=_positive_float, default=7.0, help="simulated days (7)")
     sim.add_argument("--start", type=_day, default=0.0, help="start day of the year, 0-364 (0)")
@@ -67,12 +103,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def _simulate(args: argparse.Namespace) -> int:
     from cooling.control.baselines import make
+    from cooling.control.safety import ShieldConfig
     from cooling.simulation import simulate
 
     spec = load_site(args.site)
     controller = make(args.controller, spec)
+    options = {
+        "seeds": (args.seed,),
+        "shield": ShieldConfig() if args.shield else None,
+        "perturb": args.perturb,
+        "sensor_noise_c": args.sensor_noise,
+    }
     if args.json:
-        report = simulate(spec, controller, args.days, args.start, seeds=(args.seed,))[0]
+        report = simulate(spec, controller, args.days, args.start, **options)[0]
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -90,7 +133,7 @@ def _simulate(args: argparse.Namespace) -> int:
                     bar.update(task, completed=done, total=total)
 
             report = simulate(
-                spec, controller, args.days, args.start, seeds=(args.seed,), progress=progress
+                spec, controller, args.days, args.start, progress=progress, **options
             )[0]
     report = {
         "site": spec.name,
@@ -98,6 +141,9 @@ def _simulate(args: argparse.Namespace) -> int:
         "days": args.days,
         "start_day": args.start,
         "seed": args.seed,
+        "shield": args.shield,
+        "perturb": args.perturb,
+        "sensor_noise_c": args.sensor_noise,
         **report,
     }
     if args.json:
@@ -111,8 +157,10 @@ def _print_report(r: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    shielded = " · shielded" if r.get("shield") else ""
     t = Table(
-        title=f"{r['site']} · {r['controller']} · {r['days']:g} days from day {r['start_day']:g}"
+        title=f"{r['site']} · {r['controller']}{shielded} · {r['days']:g} days "
+        f"from day {r['start_day']:g}"
     )
     t.add_column("metric")
     t.add_column("value", justify="right")
@@ -131,6 +179,11 @@ def _print_report(r: dict) -> None:
         ("minutes above allowable", f"{r['minutes_above_allowable']:.0f}"),
         ("max rack inlet", f"{r['max_inlet_c']:.1f} °C"),
     ]
+    if r.get("shield"):
+        rows += [
+            ("shield interventions", f"{r['shield_interventions']}"),
+            ("fallback steps", f"{r['fallback_steps']}"),
+        ]
     for k, v in rows:
         t.add_row(k, v)
     Console().print(t)

@@ -52,3 +52,19 @@ def test_simulate_other_controllers_and_bad_controller():
     assert out.returncode == 2 and "invalid choice: 'magic'" in out.stderr
     out = run("simulate", "--days", "0")
     assert out.returncode == 2 and "must be > 0" in out.stderr
+
+
+def test_simulate_with_the_shield_reports_its_work():
+    out = run(
+        "simulate", "--controller", "adversarial", "--shield", "--days", "0.5", "--start", "185",
+        "--perturb", "0.1", "--sensor-noise", "0.1", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["shield"] is True and report["shield_interventions"] > 0
+    assert "fallback_steps" in report
+    assert report["minutes_above_recommended"] == 0.0
+    out = run("simulate", "--perturb", "0.9")
+    assert out.returncode == 2 and "0..0.5" in out.stderr
+    out = run("simulate", "--controller", "nan", "--days", "0.1")
+    assert out.returncode == 2 and "non-finite setpoint" in out.stderr

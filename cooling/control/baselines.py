@@ -191,13 +191,12 @@ CONTROLLERS: dict[str, type] = {
 
 
 def make(name: str, spec: SiteSpec) -> Controller:
-    """A controller by name: the baselines here, or ``oracle``."""
-    if name == "oracle":
-        from cooling.control.oracle import OracleController
+    """A controller by name: the baselines here, ``oracle``, or a test adversary."""
+    from cooling.control.adversaries import ADVERSARIES
+    from cooling.control.oracle import OracleController
 
-        return OracleController(spec)
+    every = {**CONTROLLERS, "oracle": OracleController, **ADVERSARIES}
     try:
-        return CONTROLLERS[name](spec)
+        return every[name](spec)
     except KeyError:
-        names = ", ".join([*CONTROLLERS, "oracle"])
-        raise ValueError(f"unknown controller {name!r}; available: {names}") from None
+        raise ValueError(f"unknown controller {name!r}; available: {', '.join(every)}") from None

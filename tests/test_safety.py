@@ -1,0 +1,163 @@
+"""The safety shield: hostile policies, model mismatch, telemetry faults, limits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cooling.control.baselines import make
+from cooling.control.safety import SafetyShield, ShieldConfig
+from cooling.plant import plant as plantmod
+from cooling.simulation import simulate
+from cooling.spec import load_site
+from tests.conftest import constant_inputs
+
+
+@pytest.mark.parametrize("name", ["random", "adversarial", "nan"])
+def test_hostile_policies_behind_the_shield_stay_in_the_envelope(site, name):
+    report = simulate(site, make(name, site), days=3, start_day=185, shield=ShieldConfig())[0]
+    assert report["minutes_above_allowable"] == 0.0
+    assert report["minutes_above_recommended"] == 0.0
+    assert report["shield_interventions"] > 0
+
+
+@pytest.mark.parametrize("name", ["random", "adversarial"])
+def test_the_shield_does_not_need_a_perfect_model(site, name):
+    """The plant is 20 % off the shield's model and its sensors are noisy."""
+    for seed in (1, 2):
+        report = simulate(
+            site,
+            make(name, site),
+            days=3,
+            start_day=190,
+            seeds=(seed,),
+            shield=ShieldConfig(),
+            perturb=0.2,
+            sensor_noise_c=0.2,
+        )[0]
+        assert report["minutes_above_allowable"] == 0.0
+        assert report["minutes_above_recommended"] == 0.0
+
+
+def test_without_the_shield_the_adversary_overheats_the_racks():
+    site = load_site("enterprise")
+    report = simulate(site, make("adversarial", site), days=1, start_day=185)[0]
+    assert report["minutes_above_recommended"] > 0
+    with pytest.raises(ValueError, match="non-finite setpoint"):
+        simulate(site, make("nan", site), days=0.1, start_day=185)
+
+
+def _reading(site):
+    params, sp, dist = constant_inputs(site, setpoints=[7.0, 18.0, 29.4, 1.0, 0.0], load=0.6)
+    state = plantmod.initial_state(params, sp, dist)
+    _, tel = plantmod.step(state, sp, dist, params)
+    return tel.row(0)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "code"),
+    [
+        (lambda r, ts: r.pop("supply_air_c"), "TELEMETRY_MISSING"),
+        (lambda r, ts: r.update(chw_supply_c=math.nan), "TELEMETRY_MISSING"),
+        (lambda r, ts: r.update(zone0_inlet_max_c=math.inf), "TELEMETRY_NONFINITE"),
+        (lambda r, ts: r.update(it_kw=-50.0), "TELEMETRY_RANGE"),
+        (lambda r, ts: r.update(chw_return_c_ts=ts - 3600.0), "TELEMETRY_STALE"),
+        (lambda r, ts: r.update(supply_air_c=r["supply_air_c"] + 15.0), "TELEMETRY_RATE"),
+    ],
+)
+def test_bad_telemetry_hands_back_at_once_and_recovers_after_good_readings(mutate, code):
+    site = load_site("enterprise")
+    shield = SafetyShield(site, ShieldConfig(recover_after_s=900.0))
+    good = _reading(site)
+    proposal = np.array([8.0, 19.0, 28.0, 0.9, 0.0])
+    first = shield.decide(proposal, dict(good), ts=0.0)
+    assert first.applied is not None and not first.fallback
+    bad = dict(good)
+    mutate(bad, 300.0)
+    decision = shield.decide(proposal, bad, ts=300.0)
+    assert decision.applied is None and decision.fallback  # within the same interval
+    assert code in [r.code for r in decision.reasons]
+    assert "HAND_BACK" in [r.code for r in decision.reasons]
+    # good again: control is taken back only after 900 s of good readings
+    applied = []
+    for k in range(2, 8):
+        applied.append(shield.decide(proposal, dict(good), ts=300.0 * k).applied is not None)
+    assert applied == [False, False, False, True, True, True]
+
+
+def test_a_changing_reading_within_physics_is_accepted():
+    site = load_site("enterprise")
+    shield = SafetyShield(site)
+    good = _reading(site)
+    shield.decide(np.array([8.0, 19.0, 28.0, 0.9, 0.0]), dict(good), ts=0.0)
+    warmer = dict(good, supply_air_c=good["supply_air_c"] + 2.0)
+    decision = shield.decide(np.array([8.0, 19.0, 28.0, 0.9, 0.0]), warmer, ts=300.0)
+    assert decision.applied is not None
+
+
+def test_every_decision_says_why():
+    site = load_site("hyperscale")
+    shield = SafetyShield(site)
+    reading = _reading(site)
+    d = shield.decide(np.array([np.nan, 40.0, 5.0, 2.0, 1.0]), reading, ts=0.0)
+    codes = [r.code for r in d.reasons]
+    assert "NONFINITE" in codes and "HARD_LIMIT" in codes and "RATE_LIMIT" in codes
+    assert all(r.message for r in d.reasons)
+    np.testing.assert_array_equal(d.proposed[1:], [40.0, 5.0, 2.0, 1.0])
+
+
+finite_or_not = st.one_of(
+    st.floats(min_value=-1e6, max_value=1e6), st.just(math.nan), st.just(math.inf)
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    proposal=st.lists(finite_or_not, min_size=5, max_size=5),
+    last=st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=5, max_size=5),
+    inlet=st.floats(min_value=15.0, max_value=31.0),
+    load=st.floats(min_value=0.1, max_value=1.0),
+)
+def test_applied_setpoints_always_within_hard_and_rate_limits(proposal, last, inlet, load):
+    site = load_site("highdensity")
+    shield = SafetyShield(site)
+    lo, hi, ramp = shield.lo, shield.hi, shield.ramp
+    shield.last_applied = lo + np.array(last) * (hi - lo)
+    shield.last_applied[4] = round(last[4])
+    reading = _cached_reading()
+    reading = dict(reading, it_kw=load * site.it.capacity_kw)
+    for z in range(len(site.zones)):
+        reading[f"zone{z}_inlet_max_c"] = inlet
+    before = shield.last_applied.copy()
+    d = shield.decide(np.array(proposal), reading, ts=0.0)
+    assert d.applied is not None
+    assert np.all(d.applied >= lo - 1e-9) and np.all(d.applied <= hi + 1e-9)
+    assert np.all(np.abs(d.applied[:4] - before[:4]) <= ramp[:4] + 1e-9)
+    assert d.applied[4] in (0.0, 1.0)
+
+
+_READING: dict = {}
+
+
+def _cached_reading():
+    if not _READING:
+        _READING.update(_reading(load_site("highdensity")))
+    return _READING
+
+
+def test_economizer_is_not_short_cycled():
+    site = load_site("hyperscale")
+    shield = SafetyShield(site, ShieldConfig(economizer_hold_s=1200.0))
+    reading = _reading(site)
+    states = []
+    for k in range(8):
+        d = shield.decide(np.array([7.0, 18.0, 29.4, 1.0, float(k % 2)]), reading, ts=300.0 * k)
+        states.append(d.applied[4])
+    changes = np.flatnonzero(np.diff(states))
+    assert len(changes) <= 2  # at most one change per 1200 s in 2400 s
+    if len(changes) == 2:
+        assert (changes[1] - changes[0]) * 300.0 >= 1200.0
