@@ -10,7 +10,10 @@ type.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -202,9 +205,6 @@ class SiteSpec:
 
 def _bounds(cls: Any, loc: tuple) -> str:
     """The allowed range of the field at ``loc`` in ``cls``, as text (or '')."""
-    import dataclasses
-    import typing
-
     field_type: Any = cls
     for part in loc:
         if isinstance(part, int):
@@ -221,7 +221,7 @@ def _bounds(cls: Any, loc: tuple) -> str:
         field_type = hints[part]
         # unwrap Optional / list
         args = [a for a in typing.get_args(field_type) if a is not type(None)]
-        if typing.get_origin(field_type) in (typing.Union, __import__("types").UnionType):
+        if typing.get_origin(field_type) in (typing.Union, types.UnionType):
             field_type = args[0]
     lo = hi = None
     for m in getattr(field_type, "__metadata__", ()):
@@ -255,8 +255,6 @@ def _format_errors(source: str, exc: ValidationError) -> str:
 
 
 def _bounds_top() -> str:
-    import dataclasses
-
     names = ", ".join(f.name for f in dataclasses.fields(SiteSpec) if f.name != "base_dir")
     return f"allowed keys: {names}"
 
