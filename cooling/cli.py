@@ -97,6 +97,14 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=_positive_float, default=1.0, help="time per figure")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
+    tr = sub.add_parser("train", help="train an RL agent from a recipe")
+    tr.add_argument("--recipe", required=True, help="recipe YAML (agents/*.yaml)")
+    tr.add_argument("--site", help="override the recipe's site")
+    tr.add_argument("--seed", type=int, help="override the recipe's seed")
+    tr.add_argument("--steps", type=int, help="override the recipe's step budget")
+    tr.add_argument("--out", help="output folder (default agents/SITE-ALGORITHM-seedS)")
+    tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     sub.add_parser("sites", help="list the shipped site specs")
     return ap
 
@@ -206,6 +214,27 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
+    from pathlib import Path
+
+    from cooling import train
+
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(f"--steps must be >= 1 (got {args.steps})")
+    recipe = train.load_recipe(args.recipe, site=args.site, seed=args.seed, steps=args.steps)
+    site = Path(recipe.site).stem
+    out = (
+        Path(args.out)
+        if args.out
+        else train.ROOT / "agents" / (f"{site}-{recipe.algorithm.lower()}-seed{recipe.seed}")
+    )
+    print(f"training {recipe.algorithm} on {recipe.site} for {recipe.steps:,} steps -> {out}",
+          file=sys.stderr)  # fmt: skip
+    card = train.train(recipe, out, train.command_line(argv), progress=not args.no_progress)
+    print(json.dumps(card["evaluation"]))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -213,11 +242,13 @@ def main(argv: list[str] | None = None) -> int:
             return _simulate(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "train":
+            return _train(args, argv)
         if args.command == "sites":
             for name in site_names():
                 print(f"{name}: {load_site(name).description}")
             return 0
-    except (SpecError, ValueError) as exc:
+    except (SpecError, ValueError, FileNotFoundError) as exc:
         print(f"cooling {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return 1

@@ -1,0 +1,127 @@
+"""Training end to end on a tiny budget, the exported actor, recipe errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from cooling import train
+from cooling.control.policy import PolicyError, TorchActor
+
+TINY = {
+    "algorithm": "PPO",
+    "site": "enterprise",
+    "seed": 3,
+    "steps": 256,
+    "num_envs": 2,
+    "env": {"episode_days": 0.2},
+    "hyperparameters": {"n_steps": 64, "batch_size": 64, "n_epochs": 1},
+    "net_arch": [16, 16],
+    "eval_every_steps": 128,
+    "eval_episodes": 2,
+}
+
+
+def _recipe(tmp_path, **changes):
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump({**TINY, **changes}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("train")
+    out = tmp / "out"
+    cmd = [sys.executable, "-m", "cooling.cli", "train", "--recipe", str(_recipe(tmp)),
+           "--out", str(out), "--no-progress"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return out, json.loads(done.stdout)
+
+
+def test_training_writes_policy_actor_and_model_card(trained):
+    out, evaluation = trained
+    card = json.loads((out / "model_card.json").read_text())
+    for key in ("site", "policy", "recipe", "seed", "steps", "wall_time_s", "versions",
+                "evaluation", "command"):  # fmt: skip
+        assert key in card
+    assert card["site"] == "enterprise" and card["seed"] == 3 and card["steps"] == 256
+    assert card["command"].startswith("cooling train --recipe")
+    assert card["evaluation"] == evaluation
+    assert 1.0 < evaluation["pue"] < 2.0
+    assert (out / "policy.zip").is_file() and (out / "actor.pt").is_file()
+
+
+def test_exported_actor_matches_the_sb3_policy(trained):
+    from stable_baselines3 import PPO
+
+    from cooling.env import CoolingEnv
+
+    out, _ = trained
+    model = PPO.load(out / "policy.zip", device="cpu")
+    actor = TorchActor(out / "actor.pt", observation_size=26)
+    env = CoolingEnv("enterprise")
+    obs, _ = env.reset(seed=0)
+    for _ in range(5):
+        expected, _ = model.predict(obs, deterministic=True)
+        got = actor(obs)[0]
+        np.testing.assert_allclose(got, np.clip(expected, -1, 1), atol=1e-5)
+        obs, *_ = env.step(got.astype(np.float32))
+    with pytest.raises(PolicyError, match="expects 26 observation features, got 31"):
+        actor(np.zeros(31, dtype=np.float32))
+
+
+def test_actor_loads_with_torch_alone(trained):
+    out, _ = trained
+    code = (
+        "import sys, torch; m = torch.jit.load(sys.argv[1]); "
+        "a = m(torch.zeros(1, 26)); "
+        "bad = [k for k in ('stable_baselines3', 'gymnasium') if k in sys.modules]; "
+        "print(tuple(a.shape), bad)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(out / "actor.pt")],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(1, 4) []"
+
+
+def test_same_recipe_and_seed_same_policy_figures(tmp_path, trained):
+    _, first = trained
+    card = train.train(train.load_recipe(_recipe(tmp_path)), tmp_path / "again", "test", False)
+    for key in ("pue", "cooling_kwh", "violation_step_fraction"):
+        assert card["evaluation"][key] == pytest.approx(first[key], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("changes", "pattern"),
+    [
+        ({"algorithm": "DQNX"}, r"unknown algorithm 'DQNX'; allowed: SAC, PPO, TD3"),
+        ({"hyperparameters": {"learning_rat": 0.1}}, r"unknown for PPO: \['learning_rat'\]"),
+        ({"batchsize": 3}, r"allowed keys"),
+        ({"env": {"colour": "red"}}, r"unknown environment option"),
+        ({"steps": 0}, r"steps"),
+    ],
+)
+def test_bad_recipes_get_clear_errors(tmp_path, changes, pattern):
+    with pytest.raises(train.RecipeError, match=pattern):
+        train.load_recipe(_recipe(tmp_path, **changes))
+
+
+def test_missing_policy_file_is_a_clear_error(tmp_path):
+    with pytest.raises(PolicyError, match="policy file not found"):
+        TorchActor(tmp_path / "nope.pt")
+    bad = tmp_path / "bad.pt"
+    bad.write_text("not a model")
+    with pytest.raises(PolicyError, match="not a TorchScript policy"):
+        TorchActor(bad)
+
+
+def test_shipped_recipes_are_valid():
+    for name in ("sac", "ppo"):
+        recipe = train.load_recipe(train.ROOT / "agents" / f"{name}.yaml")
+        assert recipe.algorithm == name.upper()
