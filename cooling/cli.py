@@ -105,6 +105,16 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", help="output folder (default agents/SITE-ALGORITHM-seedS)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    ev = sub.add_parser("evaluate", help="a trained policy against the baselines")
+    ev.add_argument("--policy", required=True, help="policy.zip (with actor.pt beside it)")
+    ev.add_argument("--site", help="site (default: the model card's)")
+    ev.add_argument("--weeks", choices=["held-out", "all"], default="held-out")
+    ev.add_argument("--weather", help="another weather file (EPW or reduced CSV)")
+    ev.add_argument("--workload", help="another workload CSV (cpu_load column)")
+    ev.add_argument("--shield", action="store_true", help="run the policy behind the shield")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+
     sub.add_parser("sites", help="list the shipped site specs")
     return ap
 
@@ -235,6 +245,46 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cooling import evaluate as ev
+
+    site = args.site
+    card = Path(args.policy).with_name("model_card.json")
+    if site is None:
+        if not card.is_file():
+            raise ValueError(f"--site is needed: no model card beside {args.policy}")
+        site = json.loads(card.read_text())["site"]
+    spec = ev.with_traces(load_site(site), args.weather, args.workload)
+    policy = ev.load_policy(args.policy, spec)
+    if not args.json:
+        print(f"evaluating on {spec.name}, {args.weeks} weeks (the oracle takes a while)...",
+              file=sys.stderr)  # fmt: skip
+    result = ev.evaluate(spec, policy, args.weeks, args.shield, args.seed)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{spec.name} · weeks starting on days {result['weeks']}")
+    for col in ("controller", "PUE", "cooling kWh", "water m³", "carbon t", "min > 27 °C",
+                "min > 32 °C", "max inlet °C"):  # fmt: skip
+        t.add_column(col, justify="right")
+    for name, r in result["controllers"].items():
+        t.add_row(
+            name, f"{r['pue']:.3f}", f"{r['cooling_kwh']:,.0f}", f"{r['water_l'] / 1000:,.0f}",
+            f"{r['carbon_kg'] / 1000:,.1f}", f"{r['minutes_above_recommended']:.0f}",
+            f"{r['minutes_above_allowable']:.0f}", f"{r['max_inlet_c']:.1f}",
+        )  # fmt: skip
+    Console().print(t)
+    savings = ", ".join(f"{k} {v:.1%}" for k, v in result["cooling_saving_vs"].items())
+    print(f"policy cooling saving vs {savings}; oracle capture {result['oracle_capture']:.1%}; "
+          f"steps above 27 °C {result['violation_step_fraction']:.2%}")  # fmt: skip
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -244,11 +294,13 @@ def main(argv: list[str] | None = None) -> int:
             return _bench(args)
         if args.command == "train":
             return _train(args, argv)
+        if args.command == "evaluate":
+            return _evaluate(args)
         if args.command == "sites":
             for name in site_names():
                 print(f"{name}: {load_site(name).description}")
             return 0
-    except (SpecError, ValueError, FileNotFoundError) as exc:
+    except (SpecError, ValueError, FileNotFoundError, OSError) as exc:
         print(f"cooling {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return 1

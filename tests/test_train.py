@@ -125,3 +125,61 @@ def test_shipped_recipes_are_valid():
     for name in ("sac", "ppo"):
         recipe = train.load_recipe(train.ROOT / "agents" / f"{name}.yaml")
         assert recipe.algorithm == name.upper()
+
+
+def test_policy_controller_sees_what_the_environment_shows(trained):
+    from cooling.control.baselines import StepContext
+    from cooling.env import CoolingEnv
+    from cooling.evaluate import load_policy
+    from cooling.spec import load_site
+
+    out, _ = trained
+    site = load_site("enterprise")
+    controller = load_policy(out / "policy.zip", site)
+    env = CoolingEnv("enterprise")
+    obs, _ = env.reset(seed=4)
+    for _ in range(3):
+        obs, *_ = env.step(env.action_space.sample())
+    core = env.core
+
+    class Hours:  # the context's traces only need the hours of the step
+        hours = core.hours()[None, :]
+
+    features = {}
+    real_actor = controller.actor
+
+    def capture(o):
+        features["obs"] = o.copy()
+        return real_actor(o)
+
+    controller.actor = capture
+    controller(core.telemetry, StepContext(None, None, Hours, 0))
+    np.testing.assert_allclose(features["obs"][0], obs, atol=1e-6)
+
+
+def test_evaluate_compares_on_the_same_weeks(trained):
+    from cooling.evaluate import evaluate, load_policy
+    from cooling.spec import load_site
+
+    out, _ = trained
+    site = load_site("enterprise")
+    result = evaluate(site, load_policy(out / "policy.zip", site), controllers=("fixed", "rules"))
+    assert result["weeks"] == [21, 112, 203, 294]
+    assert set(result["controllers"]) == {"policy", "fixed", "rules"}
+    for r in result["controllers"].values():
+        assert r["hours"] == 4 * 7 * 24
+    fixed = result["controllers"]["fixed"]["cooling_kwh"]
+    policy = result["controllers"]["policy"]["cooling_kwh"]
+    assert result["cooling_saving_vs"]["fixed"] == pytest.approx(1 - policy / fixed)
+    assert 0.0 <= result["violation_step_fraction"] <= 1.0
+
+
+def test_a_policy_for_another_site_is_refused(trained):
+    out, _ = trained
+    done = subprocess.run(
+        [sys.executable, "-m", "cooling.cli", "evaluate", "--policy", str(out / "policy.zip"),
+         "--site", "hyperscale", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "trained on 26 observation features; site hyperscale has 31" in done.stderr

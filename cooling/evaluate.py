@@ -1,0 +1,167 @@
+"""Evaluating a trained policy against the baselines on the same weeks.
+
+    cooling evaluate --policy agents/…/policy.zip --site SITE [--weeks held-out|all]
+                     [--weather FILE.epw] [--workload FILE.csv] [--shield] [--json]
+
+The policy (its exported TorchScript actor, ``actor.pt`` beside the ``.zip``) and the
+baselines (fixed, rules, oracle) each run through :func:`cooling.simulation.simulate`
+on the same weeks, weather, load and seed. Reported per controller: the keys of
+``cooling simulate --json`` summed over the weeks; the policy's cooling saving against
+each baseline; the share of the oracle's saving (against fixed) it captures; and the
+fraction of its steps above the recommended inlet limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from cooling.control.baselines import StepContext, make
+from cooling.control.policy import PolicyError, TorchActor
+from cooling.control.safety import ShieldConfig
+from cooling.env.core import (
+    EVAL_WEEK_START_DAYS,
+    FORECAST_HOURS,
+    BatchCore,
+    EnvOptions,
+    _observe_kernel,
+)
+from cooling.plant import plant as plantmod
+from cooling.setpoints import SetpointMap
+from cooling.simulation import simulate
+from cooling.spec import SiteSpec
+
+BASELINES = ("fixed", "rules", "oracle")
+SET_COLUMNS = [plantmod.TELEMETRY_NAMES.index(f"{n}_set") for n in plantmod.SETPOINT_NAMES]
+
+
+class PolicyController:
+    """A trained actor as a controller: telemetry → the environment's features → setpoints."""
+
+    name = "policy"
+
+    def __init__(self, spec: SiteSpec, actor: TorchActor):
+        self.spec = spec
+        self.actor = actor
+        self.core = BatchCore(spec, 1, EnvOptions())
+        self.map = SetpointMap.from_spec(spec)
+        n_obs = len(self.core.observation_names)
+        if actor.observation_size is not None and actor.observation_size != n_obs:
+            raise PolicyError(
+                f"{actor.path}: trained on {actor.observation_size} observation features; "
+                f"site {spec.name} has {n_obs} (a policy for another site?)"
+            )
+        self._forecast = np.array(FORECAST_HOURS)
+
+    def reset(self, n: int) -> None:
+        self.n = n
+
+    def __call__(self, telemetry: plantmod.Telemetry, context: StepContext | None = None):
+        if context is None:
+            raise ValueError("the policy controller needs the time of each step")
+        n = len(telemetry)
+        hours = context.traces.hours[context.step]
+        out = np.empty((n, len(self.core.observation_names)), dtype=np.float32)
+        setpoints = telemetry.data[:, SET_COLUMNS]
+        _observe_kernel(
+            telemetry.data, hours, self.core.weather.dry_bulb_c, self.core.weather.wet_bulb_c,
+            self.core.utilisation, self.spec.it.servers.idle_fraction, setpoints,
+            self.map.index, self.map.lo, self.map.hi, len(self.spec.zones),
+            self.spec.it.capacity_kw, float(self.spec.chillers.count), self._forecast,
+            np.zeros((n, 2 * len(self.spec.zones) + 5)), out,
+        )  # fmt: skip
+        actions = self.actor(out)
+        if actions.shape[1] != len(self.map.names):
+            raise PolicyError(
+                f"{self.actor.path}: gives {actions.shape[1]} actions; site {self.spec.name} "
+                f"has {len(self.map.names)} setpoints ({', '.join(self.map.names)})"
+            )
+        full = setpoints.copy()
+        full[:, self.map.index] = self.map.to_engineering(actions)
+        return plantmod.Setpoints(full)
+
+
+def load_policy(path: str | Path, spec: SiteSpec) -> PolicyController:
+    """The policy beside a model card: ``policy.zip`` → its ``actor.pt`` (torch only)."""
+    path = Path(path)
+    actor_path = path if path.suffix == ".pt" else path.with_name("actor.pt")
+    card_path = actor_path.with_name("model_card.json")
+    size = None
+    if card_path.is_file():
+        card = json.loads(card_path.read_text())
+        size = card.get("observation_size")
+    if not path.exists():
+        raise PolicyError(f"{path}: policy not found")
+    return PolicyController(spec, TorchActor(actor_path, observation_size=size))
+
+
+def _sum_reports(reports: list[dict]) -> dict:
+    keys = ("it_kwh", "facility_kwh", "cooling_kwh", "water_l", "carbon_kg",
+            "minutes_above_recommended", "minutes_above_allowable", "hours",
+            "electrical_loss_kwh", "server_fan_kwh", "economizer_hours")  # fmt: skip
+    total = {k: float(sum(r[k] for r in reports)) for k in keys}
+    total["cooling_breakdown_kwh"] = {
+        k: float(sum(r["cooling_breakdown_kwh"][k] for r in reports))
+        for k in reports[0]["cooling_breakdown_kwh"]
+    }
+    total["pue"] = total["facility_kwh"] / total["it_kwh"]
+    total["cooling_ppue"] = (total["it_kwh"] + total["cooling_kwh"]) / total["it_kwh"]
+    total["wue_l_per_kwh"] = total["water_l"] / total["it_kwh"]
+    total["max_inlet_c"] = float(max(r["max_inlet_c"] for r in reports))
+    for k in ("shield_interventions", "fallback_steps"):
+        if k in reports[0]:
+            total[k] = int(sum(r[k] for r in reports))
+    return total
+
+
+def evaluate(
+    spec: SiteSpec,
+    policy: PolicyController | None,
+    weeks: str = "held-out",
+    shield: bool = False,
+    seed: int = 0,
+    controllers: tuple[str, ...] = BASELINES,
+) -> dict:
+    """Run the policy and the baselines on the same weeks; the comparison as a dict."""
+    if weeks == "held-out":
+        starts = list(EVAL_WEEK_START_DAYS)
+    elif weeks == "all":
+        starts = list(range(0, 364, 7))[:52]
+    else:
+        raise ValueError(f"weeks must be 'held-out' or 'all' (got {weeks!r})")
+    runs: dict[str, list[dict]] = {}
+    names = (["policy"] if policy is not None else []) + list(controllers)
+    for name in names:
+        runs[name] = []
+        for day in starts:
+            controller = policy if name == "policy" else make(name, spec)
+            cfg = ShieldConfig() if shield and name == "policy" else None
+            runs[name].append(simulate(spec, controller, 7.0, day, (seed,), shield=cfg)[0])
+    result = {name: _sum_reports(reports) for name, reports in runs.items()}
+    out: dict = {"site": spec.name, "weeks": starts, "controllers": result}
+    if policy is not None:
+        p = result["policy"]
+        out["cooling_saving_vs"] = {
+            b: 1.0 - p["cooling_kwh"] / result[b]["cooling_kwh"] for b in controllers
+        }
+        if {"fixed", "oracle"} <= set(controllers):
+            best = result["fixed"]["cooling_kwh"] - result["oracle"]["cooling_kwh"]
+            got = result["fixed"]["cooling_kwh"] - p["cooling_kwh"]
+            out["oracle_capture"] = got / best if best > 0 else float("nan")
+        steps = p["hours"] * 3600.0 / spec.interval_s
+        above = p["minutes_above_recommended"] * 60.0 / spec.interval_s
+        out["violation_step_fraction"] = above / steps
+    return out
+
+
+def with_traces(spec: SiteSpec, weather: str | None, workload: str | None) -> SiteSpec:
+    """The site with another weather (EPW or reduced CSV) or workload file."""
+    changes = {}
+    if weather:
+        changes["weather"] = str(Path(weather).resolve())
+    if workload:
+        changes["it"] = dataclasses.replace(spec.it, workload=str(Path(workload).resolve()))
+    return dataclasses.replace(spec, **changes) if changes else spec
