@@ -68,6 +68,9 @@ def test_held_out_weeks_never_start_training_episodes():
     ev = CoolingEnv("enterprise", mode="eval")
     eval_starts = [ev.reset(seed=0)[1]["start_day"] for _ in range(4)]
     assert eval_starts == list(EVAL_WEEK_START_DAYS)
+    vec = CoolingVectorEnv("enterprise", num_envs=4, mode="eval")
+    _, info = vec.reset(seed=0)
+    assert sorted(info["start_day"]) == list(EVAL_WEEK_START_DAYS)  # one row per week
 
 
 def test_action_mapping_both_ways():

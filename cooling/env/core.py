@@ -254,9 +254,9 @@ class BatchCore:
             if opts.mode == "train":
                 day = float(rng.choice(self.train_days))
             else:
-                day = float(
-                    EVAL_WEEK_START_DAYS[self.eval_counter[row] % len(EVAL_WEEK_START_DAYS)]
-                )
+                # row i starts at the i-th held-out week, then each cycles through them
+                weeks = EVAL_WEEK_START_DAYS
+                day = float(weeks[(self.eval_counter[row] + row) % len(weeks)])
                 self.eval_counter[row] += 1
             self.start_hour[row] = day * 24.0
             seeds[j] = rng.integers(0, 2**63 - 1)
