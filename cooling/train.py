@@ -59,6 +59,7 @@ class Recipe:
     net_arch: list[int] = Field(default_factory=lambda: [64, 64])
     eval_every_steps: int = Field(20_000, ge=1)
     eval_episodes: int = Field(4, ge=1)
+    torch_threads: int = Field(1, ge=1, le=64)  # 1: reproducible, and runs side by side
 
 
 def _algorithm_class(name: str):
@@ -196,6 +197,7 @@ def train(recipe: Recipe, out_dir: Path, command: str, progress: bool = True) ->
         tb_dir: str | None = str(out_dir / "tensorboard")
     except ImportError:
         tb_dir = None
+    torch.set_num_threads(recipe.torch_threads)
     torch.manual_seed(recipe.seed)
     model = algo(
         "MlpPolicy",
