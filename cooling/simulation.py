@@ -19,7 +19,7 @@ from cooling.plant import plant as plantmod
 from cooling.plant.carbon import intensity_at, load_carbon
 from cooling.plant.weather import load_weather
 from cooling.plant.workload import ar1_noise, it_power_kw, load_utilisation, utilisation_at
-from cooling.setpoints import fixed_vector
+from cooling.setpoints import NAMES, fixed_vector
 from cooling.spec import SiteSpec
 
 
@@ -70,6 +70,7 @@ def simulate(
     shield: ShieldConfig | None = None,
     perturb: float = 0.0,
     sensor_noise_c: float = 0.0,
+    record: list[dict] | None = None,
 ) -> list[dict]:
     """Run ``controller`` on N = len(seeds) plants for ``days``; one report per plant.
 
@@ -79,7 +80,8 @@ def simulate(
     parameters differ from the site spec (each of ``plant.PERTURBED_ENTRIES`` scaled by
     U(1 − perturb, 1 + perturb), seeded), while the shield keeps the nominal model.
     ``sensor_noise_c``: Gaussian noise on every temperature the controller and the
-    shield read (the metrics use the true values).
+    shield read (the metrics use the true values). ``record``: a list that receives, per
+    interval, the hour of the year, PUE, hottest inlet and setpoints of plant 0.
     """
     if days <= 0:
         raise ValueError(f"days must be > 0 (got {days})")
@@ -126,6 +128,15 @@ def simulate(
             setpoints = plantmod.Setpoints(applied)
         state, telemetry = plantmod.step(state, setpoints, traces.at(k), params)
         acc.add(telemetry, traces.carbon_g_per_kwh[k])
+        if record is not None:
+            record.append(
+                {
+                    "hour": float(traces.hours[k, 0]),
+                    "pue": float(telemetry.facility_kw[0] / telemetry.it_kw[0]),
+                    "inlet_max_c": float(telemetry.inlet_max_c[0]),
+                    **{n: float(v) for n, v in zip(NAMES, setpoints.data[0], strict=True)},
+                }
+            )
         if progress is not None:
             progress(k + 1, n_steps)
     reports = [acc.result(i) for i in range(n)]

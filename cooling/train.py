@@ -60,6 +60,7 @@ class Recipe:
     eval_every_steps: int = Field(20_000, ge=1)
     eval_episodes: int = Field(4, ge=1)
     torch_threads: int = Field(1, ge=1, le=64)  # 1: reproducible, and runs side by side
+    evaluate_baselines: bool = True  # card evaluation = `cooling evaluate --json` (slow)
 
 
 def _algorithm_class(name: str):
@@ -226,7 +227,16 @@ def train(recipe: Recipe, out_dir: Path, command: str, progress: bool = True) ->
     policy_path = out_dir / "policy.zip"
     model.save(policy_path)
     export_actor(model, out_dir / "actor.pt")
-    evaluation = evaluate_policy_on_heldout(model, recipe, recipe.eval_episodes)
+    (out_dir / "model_card.json").write_text(
+        json.dumps({"observation_size": int(model.observation_space.shape[0])}) + "\n"
+    )
+    if recipe.evaluate_baselines:
+        from cooling.evaluate import evaluate, load_policy
+
+        spec = load_site(recipe.site)
+        evaluation = evaluate(spec, load_policy(policy_path, spec))
+    else:
+        evaluation = evaluate_policy_on_heldout(model, recipe, recipe.eval_episodes)
     card = {
         "site": recipe.site,
         "policy": _relative(policy_path),

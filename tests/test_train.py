@@ -24,6 +24,7 @@ TINY = {
     "net_arch": [16, 16],
     "eval_every_steps": 128,
     "eval_episodes": 2,
+    "evaluate_baselines": False,
 }
 
 

@@ -1,0 +1,46 @@
+"""The shipped policies against the baselines on the held-out weeks: the README's table.
+
+    .venv/bin/python benchmarks/policies.py [--rerun]
+
+Reads each shipped model card's evaluation (what ``cooling evaluate --json`` printed at
+the end of training); ``--rerun`` runs ``cooling evaluate`` again instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from cooling.demo import SHIPPED
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rerun", action="store_true", help="evaluate again instead of reading")
+    args = ap.parse_args(argv)
+    print("| site | policy PUE | rules PUE | oracle PUE | cooling saving vs fixed | vs rules "
+          "| oracle capture | steps > 27 °C | training wall time |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for site, path in SHIPPED.items():
+        card = json.loads(path.with_name("model_card.json").read_text())
+        ev = card["evaluation"]
+        if args.rerun:
+            from cooling.evaluate import evaluate, load_policy
+            from cooling.spec import load_site
+
+            spec = load_site(site)
+            ev = evaluate(spec, load_policy(path, spec))
+        c = ev["controllers"]
+        s = ev["cooling_saving_vs"]
+        print(
+            f"| {site} | {c['policy']['pue']:.3f} | {c['rules']['pue']:.3f} "
+            f"| {c['oracle']['pue']:.3f} | {s['fixed']:.1%} | {s['rules']:.1%} "
+            f"| {ev['oracle_capture']:.0%} | {ev['violation_step_fraction']:.2%} "
+            f"| {card['wall_time_s']:.0f} s |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
