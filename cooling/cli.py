@@ -106,7 +106,11 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     ev = sub.add_parser("evaluate", help="a trained policy against the baselines")
-    ev.add_argument("--policy", required=True, help="policy.zip (with actor.pt beside it)")
+    ev.add_argument(
+        "--policy",
+        required=True,
+        help="policy.zip (with actor.pt beside it), or random, adversarial, nan (shield tests)",
+    )
     ev.add_argument("--site", help="site (default: the model card's)")
     ev.add_argument("--weeks", choices=["held-out", "all"], default="held-out")
     ev.add_argument("--weather", help="another weather file (EPW or reduced CSV)")
@@ -114,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--shield", action="store_true", help="run the policy behind the shield")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--plot", help="write PUE, setpoints and hottest inlet over time to this PNG")
 
     demo = sub.add_parser("demo", help="the shipped policy vs the baselines on a held-out week")
     demo.add_argument("--site", default="enterprise", help="site with a shipped policy")
@@ -255,19 +260,28 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cooling import evaluate as ev
+    from cooling.control.adversaries import ADVERSARIES
 
     site = args.site
     card = Path(args.policy).with_name("model_card.json")
     if site is None:
-        if not card.is_file():
+        if args.policy in ADVERSARIES or not card.is_file():
             raise ValueError(f"--site is needed: no model card beside {args.policy}")
         site = json.loads(card.read_text())["site"]
     spec = ev.with_traces(load_site(site), args.weather, args.workload)
-    policy = ev.load_policy(args.policy, spec)
+    if args.policy in ADVERSARIES:
+        policy = ADVERSARIES[args.policy](spec)
+    else:
+        policy = ev.load_policy(args.policy, spec)
     if not args.json:
         print(f"evaluating on {spec.name}, {args.weeks} weeks (the oracle takes a while)...",
               file=sys.stderr)  # fmt: skip
-    result = ev.evaluate(spec, policy, args.weeks, args.shield, args.seed)
+    records: dict | None = {} if args.plot else None
+    result = ev.evaluate(spec, policy, args.weeks, args.shield, args.seed, records=records)
+    if args.plot:
+        from cooling.demo import plot
+
+        result["plot"] = str(plot(spec.name, records, Path(args.plot), "policy vs baselines"))
     if args.json:
         print(json.dumps(result))
         return 0
@@ -288,6 +302,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     savings = ", ".join(f"{k} {v:.1%}" for k, v in result["cooling_saving_vs"].items())
     print(f"policy cooling saving vs {savings}; oracle capture {result['oracle_capture']:.1%}; "
           f"steps above 27 °C {result['violation_step_fraction']:.2%}")  # fmt: skip
+    if args.plot:
+        print(f"plot written to {Path(result['plot']).resolve()}")
     return 0
 
 

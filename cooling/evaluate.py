@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -119,13 +120,18 @@ def _sum_reports(reports: list[dict]) -> dict:
 
 def evaluate(
     spec: SiteSpec,
-    policy: PolicyController | None,
+    policy: Any,
     weeks: str = "held-out",
     shield: bool = False,
     seed: int = 0,
     controllers: tuple[str, ...] = BASELINES,
+    records: dict[str, list[dict]] | None = None,
 ) -> dict:
-    """Run the policy and the baselines on the same weeks; the comparison as a dict."""
+    """Run the policy and the baselines on the same weeks; the comparison as a dict.
+
+    ``policy``: a :class:`PolicyController` or any controller (e.g. a test adversary).
+    ``records``: receives each controller's per-interval history (for plots).
+    """
     if weeks == "held-out":
         starts = list(EVAL_WEEK_START_DAYS)
     elif weeks == "all":
@@ -139,7 +145,10 @@ def evaluate(
         for day in starts:
             controller = policy if name == "policy" else make(name, spec)
             cfg = ShieldConfig() if shield and name == "policy" else None
-            runs[name].append(simulate(spec, controller, 7.0, day, (seed,), shield=cfg)[0])
+            record = records.setdefault(name, []) if records is not None else None
+            runs[name].append(
+                simulate(spec, controller, 7.0, day, (seed,), shield=cfg, record=record)[0]
+            )
     result = {name: _sum_reports(reports) for name, reports in runs.items()}
     out: dict = {"site": spec.name, "weeks": starts, "controllers": result}
     if policy is not None:

@@ -68,3 +68,12 @@ def test_simulate_with_the_shield_reports_its_work():
     assert out.returncode == 2 and "0..0.5" in out.stderr
     out = run("simulate", "--controller", "nan", "--days", "0.1")
     assert out.returncode == 2 and "non-finite setpoint" in out.stderr
+
+
+def test_evaluate_bad_arguments():
+    out = run("evaluate", "--policy", "random")
+    assert out.returncode == 2 and "--site is needed" in out.stderr
+    out = run("evaluate", "--policy", "/nowhere/policy.zip", "--site", "enterprise")
+    assert out.returncode == 2 and "policy not found" in out.stderr
+    out = run("evaluate", "--policy", "random", "--site", "enterprise", "--weeks", "some")
+    assert out.returncode == 2 and "invalid choice: 'some'" in out.stderr

@@ -123,7 +123,7 @@ def test_missing_policy_file_is_a_clear_error(tmp_path):
 
 
 def test_shipped_recipes_are_valid():
-    for name in ("sac", "ppo"):
+    for name in ("sac", "ppo", "td3"):
         recipe = train.load_recipe(train.ROOT / "agents" / f"{name}.yaml")
         assert recipe.algorithm == name.upper()
 
