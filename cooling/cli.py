@@ -17,44 +17,25 @@ import sys
 from cooling.spec import SpecError, load_site, site_names
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
+def _number(check, allowed: str):
+    """An argparse type: a float for which ``check(value)`` holds, else a clear error."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not check(value):
+            raise argparse.ArgumentTypeError(f"{allowed}, got {text}")
+        return value
+
+    return parse
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value <= 0.5:
-        raise argparse.ArgumentTypeError(f"must be in 0..0.5, got {text}")
-    return value
-
-
-def _noise(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value <= 5:
-        raise argparse.ArgumentTypeError(f"must be in 0..5 K, got {text}")
-    return value
-
-
-def _day(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a day of the year, got {text!r}") from None
-    if not 0 <= value < 365:
-        raise argparse.ArgumentTypeError(f"day of the year must be in 0..364, got {text}")
-    return value
+_positive_float = _number(lambda v: v > 0, "must be > 0")
+_fraction = _number(lambda v: 0 <= v <= 0.5, "must be in 0..0.5")
+_noise = _number(lambda v: 0 <= v <= 5, "must be in 0..5 K")
+_day = _number(lambda v: 0 <= v < 365, "day of the year must be in 0..364")
 
 
 def _parser() -> argparse.ArgumentParser:
