@@ -23,13 +23,8 @@ import numpy as np
 from cooling.control.baselines import StepContext, make
 from cooling.control.policy import PolicyError, TorchActor
 from cooling.control.safety import ShieldConfig
-from cooling.env.core import (
-    EVAL_WEEK_START_DAYS,
-    FORECAST_HOURS,
-    BatchCore,
-    EnvOptions,
-    _observe_kernel,
-)
+from cooling.env.core import EVAL_WEEK_START_DAYS, BatchCore, EnvOptions
+from cooling.features import FORECAST_HOURS, observation_kernel
 from cooling.plant import plant as plantmod
 from cooling.setpoints import SetpointMap
 from cooling.simulation import simulate
@@ -67,7 +62,7 @@ class PolicyController:
         hours = context.traces.hours[context.step]
         out = np.empty((n, len(self.core.observation_names)), dtype=np.float32)
         setpoints = telemetry.data[:, SET_COLUMNS]
-        _observe_kernel(
+        observation_kernel(
             telemetry.data, hours, self.core.weather.dry_bulb_c, self.core.weather.wet_bulb_c,
             self.core.utilisation, self.spec.it.servers.idle_fraction, setpoints,
             self.map.index, self.map.lo, self.map.hi, len(self.spec.zones),

@@ -18,20 +18,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from cooling import setpoints as sp
+from cooling.features import (
+    FORECAST_HOURS,
+    interp_hourly,
+    observation_kernel,
+    observation_names,
+)
 from cooling.plant import plant as plantmod
 from cooling.plant._jit import jit
 from cooling.plant.carbon import intensity_at, load_carbon
-from cooling.plant.plant import T as TEL
 from cooling.plant.weather import load_weather
 from cooling.plant.workload import ar1_noise, load_utilisation
 from cooling.spec import SiteSpec
 
-HOURS_PER_YEAR = 8760
+__all__ = ["FORECAST_HOURS", "BatchCore", "EnvOptions", "make_options"]
+
 #: Held-out evaluation weeks (start day of year, 0-based), one in each season; training
 #: episodes never overlap them.
 EVAL_WEEK_START_DAYS = (21, 112, 203, 294)
-#: Forecast horizons of the observation [h].
-FORECAST_HOURS = (1.0, 3.0)
 #: Reward scale: the energy term is (facility − compute IT) power / (this × IT capacity).
 REWARD_SCALE_OF_CAPACITY = 0.25
 #: The power breakdown reported in ``info`` [kW], averaged over the step.
@@ -69,67 +73,13 @@ class EnvOptions:
 
 
 @jit
-def _interp(values: np.ndarray, hour: float) -> float:
-    h = hour % HOURS_PER_YEAR
-    i0 = int(h)
-    frac = h - i0
-    return values[i0] * (1.0 - frac) + values[(i0 + 1) % HOURS_PER_YEAR] * frac
-
-
-@jit
 def _disturbance_kernel(hours, dry_bulb, wet_bulb, util, noise, step_index, capacity, idle, out):
     for i in range(hours.shape[0]):
         h = hours[i]
-        out[i, 0] = _interp(dry_bulb, h)
-        out[i, 1] = _interp(wet_bulb, h)
-        u = min(max(_interp(util, h) + noise[i, step_index[i]], 0.0), 1.0)
+        out[i, 0] = interp_hourly(dry_bulb, h)
+        out[i, 1] = interp_hourly(wet_bulb, h)
+        u = min(max(interp_hourly(util, h) + noise[i, step_index[i]], 0.0), 1.0)
         out[i, 2] = capacity * (idle + (1.0 - idle) * u)
-
-
-@jit
-def _observe_kernel(
-    tel, hours, dry_bulb, wet_bulb, util, idle, setpoints, exposed, lo, hi, zones, capacity,
-    chillers, forecast_hours, sensed_noise, out,
-):  # fmt: skip
-    for i in range(tel.shape[0]):
-        h = hours[i]
-        k = 0
-        out[i, k] = (_interp(dry_bulb, h) - 20.0) / 10.0
-        out[i, k + 1] = (_interp(wet_bulb, h) - 15.0) / 10.0
-        out[i, k + 2] = tel[i, TEL.it_kw] / capacity
-        k = 3
-        j = 0  # index into the sensed (noisy) temperatures
-        for z in range(zones):
-            out[i, k] = (tel[i, TEL.zone0_inlet_max_c + z] + sensed_noise[i, j] - 22.0) / 5.0
-            out[i, k + 1] = (
-                tel[i, TEL.zone0_inlet_mean_c + z] + sensed_noise[i, j + 1] - 22.0
-            ) / 5.0
-            k += 2
-            j += 2
-        out[i, k] = (tel[i, TEL.chw_supply_c] + sensed_noise[i, j] - 12.0) / 6.0
-        out[i, k + 1] = (tel[i, TEL.chw_return_c] + sensed_noise[i, j + 1] - 12.0) / 6.0
-        out[i, k + 2] = (tel[i, TEL.cw_supply_c] + sensed_noise[i, j + 2] - 25.0) / 8.0
-        out[i, k + 3] = (tel[i, TEL.cw_return_c] + sensed_noise[i, j + 3] - 25.0) / 8.0
-        out[i, k + 4] = (tel[i, TEL.supply_air_c] + sensed_noise[i, j + 4] - 20.0) / 5.0
-        out[i, k + 5] = tel[i, TEL.chillers_on] / chillers
-        out[i, k + 6] = tel[i, TEL.economizer_on]
-        k += 7
-        for a in range(exposed.shape[0]):
-            out[i, k] = 2.0 * (setpoints[i, exposed[a]] - lo[a]) / (hi[a] - lo[a]) - 1.0
-            k += 1
-        day = 2.0 * np.pi * (h % 24.0) / 24.0
-        year = 2.0 * np.pi * (h % HOURS_PER_YEAR) / HOURS_PER_YEAR
-        out[i, k] = np.sin(day)
-        out[i, k + 1] = np.cos(day)
-        out[i, k + 2] = np.sin(year)
-        out[i, k + 3] = np.cos(year)
-        k += 4
-        for f in range(forecast_hours.shape[0]):
-            out[i, k] = idle + (1.0 - idle) * _interp(util, h + forecast_hours[f])
-            out[i, k + 1] = (_interp(wet_bulb, h + forecast_hours[f]) - 15.0) / 10.0
-            k += 2
-        for c in range(k):
-            out[i, c] = min(max(out[i, c], -10.0), 10.0)
 
 
 def make_options(options: dict) -> EnvOptions:
@@ -181,24 +131,12 @@ class BatchCore:
         self.setpoints = np.tile(sp.fixed_vector(spec), (n, 1))
         self.telemetry = plantmod.Telemetry(np.zeros((n, len(plantmod.TELEMETRY_NAMES))))
         self.eval_counter = np.zeros(n, dtype=np.int64)
-        self.observation_names = self._observation_names()
+        self.observation_names = observation_names(spec)
         self._n_sensed = 2 * self.zones + 5
         self._no_noise = np.zeros((n, self._n_sensed))
         self._forecast_hours = np.array(FORECAST_HOURS)
 
     # -- observation -----------------------------------------------------------------
-    def _observation_names(self) -> list[str]:
-        names = ["outdoor_dry_bulb", "outdoor_wet_bulb", "it_load"]
-        for z in range(self.zones):
-            names += [f"zone{z}_inlet_max", f"zone{z}_inlet_mean"]
-        names += ["chw_supply", "chw_return", "cw_supply", "cw_return", "supply_air"]
-        names += ["chillers_on", "economizer_on"]
-        names += [f"setpoint_{k}" for k in self.names]
-        names += ["time_of_day_sin", "time_of_day_cos", "time_of_year_sin", "time_of_year_cos"]
-        for h in FORECAST_HOURS:
-            names += [f"forecast_it_load_{h:g}h", f"forecast_wet_bulb_{h:g}h"]
-        return names
-
     def hours(self) -> np.ndarray:
         """Hour of the year of each episode's current step."""
         return self.start_hour + self.step_index * self.dt_h
@@ -225,7 +163,7 @@ class BatchCore:
         else:
             noise = self._no_noise
         out = np.empty((self.n, len(self.observation_names)), dtype=np.float32)
-        _observe_kernel(
+        observation_kernel(
             self.telemetry.data,
             self.hours(),
             self.weather.dry_bulb_c,
