@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from cooling.control.baselines import StepContext, make
+from cooling.control.baselines import SET_COLUMNS, StepContext, make
 from cooling.control.policy import PolicyError, TorchActor
 from cooling.control.safety import ShieldConfig
 from cooling.env.core import EVAL_WEEK_START_DAYS, BatchCore, EnvOptions
@@ -31,7 +31,6 @@ from cooling.simulation import simulate
 from cooling.spec import SiteSpec
 
 BASELINES = ("fixed", "rules", "oracle")
-SET_COLUMNS = [plantmod.TELEMETRY_NAMES.index(f"{n}_set") for n in plantmod.SETPOINT_NAMES]
 
 
 class PolicyController:

@@ -355,10 +355,15 @@ def load_site(name_or_path: str | Path) -> SiteSpec:
                 f"unknown site {str(name_or_path)!r}; shipped sites: {', '.join(site_names())} "
                 "(or give a path to a .yaml file)"
             )
-    if not path.is_file():
-        raise SpecError(f"{path}: site spec not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    data = read_yaml(path, SpecError, "site spec")
     return parse_site(data, source=str(path), base_dir=path.parent)
+
+
+def read_yaml(path: Path, error: type[Exception], what: str) -> Any:
+    """The parsed YAML of ``path``; ``error`` names the file for a missing or broken one."""
+    if not path.is_file():
+        raise error(f"{path}: {what} not found")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {exc}") from None

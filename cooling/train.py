@@ -28,14 +28,13 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from pydantic import ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass
 
 from cooling.env.core import EnvOptions, make_options
 from cooling.env.sb3 import SB3VecEnv
 from cooling.env.vector import CoolingVectorEnv
-from cooling.spec import ENVS_DIR, load_site
+from cooling.spec import ENVS_DIR, load_site, read_yaml
 
 ROOT = ENVS_DIR.parent
 ALGORITHMS = ("SAC", "PPO", "TD3")
@@ -76,12 +75,7 @@ _RESERVED = {"policy", "env", "seed", "tensorboard_log", "verbose", "policy_kwar
 def load_recipe(path: str | Path, **overrides: Any) -> Recipe:
     """Load and validate a recipe; ``overrides`` (site, seed, steps) replace its fields."""
     path = Path(path)
-    if not path.is_file():
-        raise RecipeError(f"{path}: recipe not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{path}: not valid YAML: {exc}") from None
+    data = read_yaml(path, RecipeError, "recipe")
     if not isinstance(data, dict):
         raise RecipeError(f"{path}: a recipe is a mapping of keys")
     data.update({k: v for k, v in overrides.items() if v is not None})
