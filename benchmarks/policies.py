@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         card = json.loads(path.with_name("model_card.json").read_text())
         ev = card["evaluation"]
         if args.rerun:
-            from cooling.evaluate import evaluate, load_policy
+            from cooling.control.policy import load_policy
+            from cooling.evaluate import evaluate
             from cooling.spec import load_site
 
             spec = load_site(site)

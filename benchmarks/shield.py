@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _policy_cost(site) -> float:
+    from cooling.control.policy import load_policy
     from cooling.demo import SHIPPED
-    from cooling.evaluate import evaluate, load_policy
+    from cooling.evaluate import evaluate
 
     bare = evaluate(site, load_policy(SHIPPED[site.name], site), controllers=("fixed",))
     shielded = evaluate(site, load_policy(SHIPPED[site.name], site), shield=True, controllers=())

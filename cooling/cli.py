@@ -242,6 +242,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from cooling import evaluate as ev
     from cooling.control.adversaries import ADVERSARIES
+    from cooling.control.policy import load_policy
 
     site = args.site
     card = Path(args.policy).with_name("model_card.json")
@@ -253,7 +254,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.policy in ADVERSARIES:
         policy = ADVERSARIES[args.policy](spec)
     else:
-        policy = ev.load_policy(args.policy, spec)
+        policy = load_policy(args.policy, spec)
     if not args.json:
         print(f"evaluating on {spec.name}, {args.weeks} weeks (the oracle takes a while)...",
               file=sys.stderr)  # fmt: skip

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cooling.control.baselines import make
+from cooling.control.policy import load_policy
 from cooling.control.safety import ShieldConfig
-from cooling.evaluate import load_policy
 from cooling.simulation import simulate
 from cooling.spec import ENVS_DIR, load_site
 

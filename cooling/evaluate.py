@@ -14,83 +14,16 @@ fraction of its steps above the recommended inlet limit.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from cooling.control.baselines import SET_COLUMNS, StepContext, make
-from cooling.control.policy import PolicyError, TorchActor
+from cooling.control.baselines import make
 from cooling.control.safety import ShieldConfig
-from cooling.env.core import EVAL_WEEK_START_DAYS, BatchCore, EnvOptions
-from cooling.features import FORECAST_HOURS, observation_kernel
-from cooling.plant import plant as plantmod
-from cooling.setpoints import SetpointMap
+from cooling.env.core import EVAL_WEEK_START_DAYS
 from cooling.simulation import simulate
 from cooling.spec import SiteSpec
 
 BASELINES = ("fixed", "rules", "oracle")
-
-
-class PolicyController:
-    """A trained actor as a controller: telemetry → the environment's features → setpoints."""
-
-    name = "policy"
-
-    def __init__(self, spec: SiteSpec, actor: TorchActor):
-        self.spec = spec
-        self.actor = actor
-        self.core = BatchCore(spec, 1, EnvOptions())
-        self.map = SetpointMap.from_spec(spec)
-        n_obs = len(self.core.observation_names)
-        if actor.observation_size is not None and actor.observation_size != n_obs:
-            raise PolicyError(
-                f"{actor.path}: trained on {actor.observation_size} observation features; "
-                f"site {spec.name} has {n_obs} (a policy for another site?)"
-            )
-        self._forecast = np.array(FORECAST_HOURS)
-
-    def reset(self, n: int) -> None:
-        self.n = n
-
-    def __call__(self, telemetry: plantmod.Telemetry, context: StepContext | None = None):
-        if context is None:
-            raise ValueError("the policy controller needs the time of each step")
-        n = len(telemetry)
-        hours = context.traces.hours[context.step]
-        out = np.empty((n, len(self.core.observation_names)), dtype=np.float32)
-        setpoints = telemetry.data[:, SET_COLUMNS]
-        observation_kernel(
-            telemetry.data, hours, self.core.weather.dry_bulb_c, self.core.weather.wet_bulb_c,
-            self.core.utilisation, self.spec.it.servers.idle_fraction, setpoints,
-            self.map.index, self.map.lo, self.map.hi, len(self.spec.zones),
-            self.spec.it.capacity_kw, float(self.spec.chillers.count), self._forecast,
-            np.zeros((n, 2 * len(self.spec.zones) + 5)), out,
-        )  # fmt: skip
-        actions = self.actor(out)
-        if actions.shape[1] != len(self.map.names):
-            raise PolicyError(
-                f"{self.actor.path}: gives {actions.shape[1]} actions; site {self.spec.name} "
-                f"has {len(self.map.names)} setpoints ({', '.join(self.map.names)})"
-            )
-        full = setpoints.copy()
-        full[:, self.map.index] = self.map.to_engineering(actions)
-        return plantmod.Setpoints(full)
-
-
-def load_policy(path: str | Path, spec: SiteSpec) -> PolicyController:
-    """The policy beside a model card: ``policy.zip`` → its ``actor.pt`` (torch only)."""
-    path = Path(path)
-    actor_path = path if path.suffix == ".pt" else path.with_name("actor.pt")
-    card_path = actor_path.with_name("model_card.json")
-    size = None
-    if card_path.is_file():
-        card = json.loads(card_path.read_text())
-        size = card.get("observation_size")
-    if not path.exists():
-        raise PolicyError(f"{path}: policy not found")
-    return PolicyController(spec, TorchActor(actor_path, observation_size=size))
 
 
 def _sum_reports(reports: list[dict]) -> dict:

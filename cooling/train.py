@@ -225,7 +225,8 @@ def train(recipe: Recipe, out_dir: Path, command: str, progress: bool = True) ->
         json.dumps({"observation_size": int(model.observation_space.shape[0])}) + "\n"
     )
     if recipe.evaluate_baselines:
-        from cooling.evaluate import evaluate, load_policy
+        from cooling.control.policy import load_policy
+        from cooling.evaluate import evaluate
 
         spec = load_site(recipe.site)
         evaluation = evaluate(spec, load_policy(policy_path, spec))

@@ -130,8 +130,8 @@ def test_shipped_recipes_are_valid():
 
 def test_policy_controller_sees_what_the_environment_shows(trained):
     from cooling.control.baselines import StepContext
+    from cooling.control.policy import load_policy
     from cooling.env import CoolingEnv
-    from cooling.evaluate import load_policy
     from cooling.spec import load_site
 
     out, _ = trained
@@ -159,7 +159,8 @@ def test_policy_controller_sees_what_the_environment_shows(trained):
 
 
 def test_evaluate_compares_on_the_same_weeks(trained):
-    from cooling.evaluate import evaluate, load_policy
+    from cooling.control.policy import load_policy
+    from cooling.evaluate import evaluate
     from cooling.spec import load_site
 
     out, _ = trained
