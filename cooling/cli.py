@@ -106,6 +106,29 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--plot", default="out/demo.png", help="where to write the plot")
     demo.add_argument("--json", action="store_true", help="print one JSON object")
 
+    for name, what in (("shadow", "recommend and log only, never command"),
+                       ("run", "command the shielded setpoints (active mode)")):  # fmt: skip
+        dep = sub.add_parser(name, help=f"the deployed controller over MQTT: {what}")
+        dep.add_argument("--config", required=True, help="controller config YAML (hil/*.yaml)")
+        dep.add_argument("--json", action="store_true", help="print the final status as JSON")
+        dep.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+
+    vp = sub.add_parser("virtual-plant", help="serve a simulated plant over MQTT")
+    vp.add_argument("--site", default="enterprise", help="shipped site name or path to a spec")
+    vp.add_argument("--broker", default="127.0.0.1:1883", help="HOST:PORT (127.0.0.1:1883)")
+    vp.add_argument("--username", default="", help="broker user (e.g. plant)")
+    vp.add_argument("--password-env", default="", help="environment variable with the password")
+    vp.add_argument("--protocol", default="5", choices=["5", "3.1.1"])
+    vp.add_argument("--speed", type=_positive_float, default=1.0,
+                    help="times faster than real time (1)")  # fmt: skip
+    vp.add_argument("--days", type=_positive_float, default=1.0, help="simulated days (1)")
+    vp.add_argument("--start", type=_day, default=None,
+                    help="start day of the year (default: today, on the wall clock)")  # fmt: skip
+    vp.add_argument("--seed", type=int, default=0, help="seed of the IT-load noise (0)")
+    vp.add_argument("--heartbeat-timeout", type=_positive_float, default=15.0,
+                    help="wall seconds without heartbeats before relinquishing (15)")  # fmt: skip
+    vp.add_argument("--json", action="store_true", help="print one JSON object at the end")
+
     sub.add_parser("sites", help="list the shipped site specs")
     return ap
 
@@ -335,6 +358,59 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    from cooling.service import Controller, load_config
+
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    config = load_config(args.config, mode="shadow" if args.command == "shadow" else "active")
+    controller = Controller(config)
+    signal.signal(signal.SIGTERM, lambda *_: controller.stop_soon())
+    print(f"cooling {args.command}: {controller.site_id} in {config.mode} mode, broker "
+          f"{config.broker.host}:{config.broker.port}, policy {controller.model_name}; "
+          "Ctrl-C stops", file=sys.stderr)  # fmt: skip
+    try:
+        controller.run()
+    except KeyboardInterrupt:
+        pass
+    if args.json:
+        print(json.dumps(controller.stats()))
+    return 0
+
+
+def _virtual_plant(args: argparse.Namespace) -> int:
+    import logging
+    import os
+
+    from cooling.hil.virtual_plant import VirtualPlant
+    from cooling.io.mqtt import BrokerConfig
+
+    logging.basicConfig(level="WARNING", format="%(asctime)s %(levelname)s %(message)s")
+    host, _, port = args.broker.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--broker must be HOST:PORT (got {args.broker!r})")
+    password = ""
+    if args.password_env:
+        if args.password_env not in os.environ:
+            raise ValueError(f"--password-env: environment variable {args.password_env} not set")
+        password = os.environ[args.password_env]
+    broker = BrokerConfig(host=host, port=int(port), username=args.username, password=password,
+                          protocol=args.protocol, client_id="")  # fmt: skip
+    plant = VirtualPlant(load_site(args.site), broker, speed=args.speed, days=args.days,
+                         start_day=args.start, seed=args.seed,
+                         heartbeat_timeout_s=args.heartbeat_timeout)  # fmt: skip
+    print(f"virtual plant {plant.site_id}: {plant.n_steps} intervals at {args.speed:g}x on "
+          f"{args.broker}", file=sys.stderr)  # fmt: skip
+    try:
+        summary = plant.run()
+    except KeyboardInterrupt:
+        summary = plant.summary()
+    print(json.dumps(summary) if args.json else summary)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -348,6 +424,10 @@ def main(argv: list[str] | None = None) -> int:
             return _evaluate(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command in ("shadow", "run"):
+            return _serve(args)
+        if args.command == "virtual-plant":
+            return _virtual_plant(args)
         if args.command == "sites":
             for name in site_names():
                 print(f"{name}: {load_site(name).description}")

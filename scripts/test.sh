@@ -30,6 +30,24 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# victoria-metrics is only for the v2 wire-format smoke test (tests/test_influx.py). Unpack it
+# (apt-get download + dpkg -x into .cache/), never install it: its postinst starts a service.
+vm_cache=.cache/victoria-metrics
+if ! command -v victoria-metrics >/dev/null 2>&1 && [ ! -x /usr/bin/victoria-metrics ] \
+    && [ ! -x "$vm_cache/usr/bin/victoria-metrics" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== unpacking victoria-metrics into $vm_cache (apt-get download, dpkg -x)"
+    mkdir -p "$vm_cache"
+    fetch() { (cd "$vm_cache" && apt-get download -qq victoria-metrics >/dev/null 2>&1 \
+        && dpkg -x victoria-metrics_*.deb . && rm -f victoria-metrics_*.deb); }
+    if ! fetch && ! (apt-get update -qq && fetch); then
+      echo "== warning: could not unpack victoria-metrics: its smoke test will skip"
+    fi
+  else
+    echo "== warning: victoria-metrics absent and not root: its smoke test will skip"
+  fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv"
   python3 -m venv .venv

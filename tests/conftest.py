@@ -8,6 +8,8 @@ import pytest
 from cooling.plant import plant as plantmod
 from cooling.spec import load_site, site_names
 
+pytest_plugins = ["tests.influx_server"]  # the influxd and victoria_metrics fixtures
+
 SITES = site_names()
 
 

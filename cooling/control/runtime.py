@@ -89,6 +89,9 @@ class Runtime:
     shield_config: ShieldConfig = field(default_factory=ShieldConfig)
     policy_timeout_s: float = 2.0
     log_size: int = 10_000
+    #: in active mode, take the setpoints in force from the readings' ``<name>_set`` (so
+    #: that ramp limits start from what the plant really runs, e.g. after it fell back)
+    follow_plant_setpoints: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -152,6 +155,11 @@ class Runtime:
                 telemetry[name][:] = value
         zones = [reading.get(f"zone{z}_inlet_max_c", math.nan) for z in range(len(self.spec.zones))]
         telemetry.inlet_max_c[:] = max(zones) if all(map(math.isfinite, zones)) else math.nan
+        if self.follow_plant_setpoints and self.mode == "active":
+            for j, name in enumerate(NAMES):
+                value = reading.get(f"{name}_set")
+                if isinstance(value, int | float) and math.isfinite(value):
+                    self.shield.last_applied[j] = value
         for j, name in enumerate(NAMES):  # the setpoints in force are the shield's last
             telemetry[f"{name}_set"][:] = self.shield.last_applied[j]
 

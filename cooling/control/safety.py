@@ -273,6 +273,24 @@ class SafetyShield:
         self._first_step = first
         return worst + self.bias_k + self.config.uncertainty_gain * self.spread_k
 
+    def predict_facility_kw(self, candidates: np.ndarray) -> np.ndarray:
+        """Facility power [kW] over the next interval for each candidate (K, 5).
+
+        The same model and estimated state as :meth:`predict_inlet_max`, one interval
+        ahead, with no side effects: for the savings a recommendation is expected to bring.
+        """
+        k = candidates.shape[0]
+        state = plantmod.PlantState(np.repeat(self._estimated_state().data, k, axis=0))
+        m = self.memory
+        dry = m["outdoor_dry_bulb_c"].value
+        wet = m["outdoor_wet_bulb_c"].value
+        dist = plantmod.Disturbances(
+            np.tile([dry if math.isfinite(dry) else wet, wet, m["it_kw"].value], (k, 1))
+        )
+        _, tel = plantmod.step(state, Setpoints(candidates), dist, self.params.repeat(k),
+                               check=False)  # fmt: skip
+        return tel.facility_kw.copy()
+
     # -- the decision ------------------------------------------------------------------
     def _no_command(self, proposed, reasons, predicted=math.nan) -> Decision:
         self.fallback_steps += 1

@@ -1,0 +1,1 @@
+"""The plant's edges: MQTT (mqtt.py, messages.py) and InfluxDB (influx.py)."""
