@@ -35,7 +35,8 @@ def free_port() -> int:
 
 
 class Mosquitto:
-    def __init__(self, tmp: Path, auth: bool = False, port: int | None = None):
+    def __init__(self, tmp: Path, auth: bool = False, port: int | None = None,
+                 tls: dict[str, Path] | None = None):  # fmt: skip
         exe = _binary("mosquitto")
         if exe is None:
             pytest.skip("mosquitto is not installed (bash scripts/test.sh installs it as root)")
@@ -45,6 +46,7 @@ class Mosquitto:
         self.port = port or free_port()
         self.auth = auth
         lines = [f"listener {self.port} 127.0.0.1", "persistence false",
+                 *(f"{k} {v}" for k, v in (tls or {}).items()),
                  "max_queued_messages 100000", "set_tcp_nodelay true",
                  "log_dest stderr"]  # fmt: skip
         if os.geteuid() == 0:  # root: mosquitto would drop to user mosquitto, who cannot

@@ -4,6 +4,7 @@ shipped password file and ACL), points into a real influxd. Nothing is mocked.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -43,12 +44,13 @@ def enterprise():
     return load_site("enterprise")
 
 
-def controller(broker, mode, influx_url=None, db="dcc", spool=None, speed=SPEED, **kw):
+def controller(broker, mode, influx_url=None, db="dcc", spool=None, speed=SPEED,
+               protocol="5", **kw):  # fmt: skip
     influx = None
     if influx_url is not None:
         influx = InfluxConfig(url=influx_url, database=db, spool_path=str(spool))
     cfg = ServiceConfig(site="enterprise", policy=POLICY, mode=mode,
-                        broker=broker.broker("controller"), influx=influx,
+                        broker=broker.broker("controller", protocol=protocol), influx=influx,
                         controller=ControllerConfig(time_scale=speed, heartbeat_wall_s=0.2,
                                                     **kw))  # fmt: skip
     return Controller(cfg).start()
@@ -156,6 +158,19 @@ def test_acl_only_the_controller_commands_and_anonymous_clients_are_refused(brok
         link.stop()
 
 
+def test_mqtt_311_is_selectable_and_carries_the_loop(broker, enterprise):
+    """Legacy brokers: the same loop over MQTT 3.1.1 (no message expiry in the broker; the
+    payload's expires_ts still protects the plant)."""
+    c = controller(broker, "active", protocol="3.1.1")
+    assert c.link.config.protocol == "3.1.1"
+    plant_broker = dataclasses.replace(broker.broker("plant"), protocol="3.1.1")
+    p = VirtualPlant(enterprise, plant_broker, speed=SPEED, days=0.1, start_day=112)
+    p.run()
+    c.stop()
+    assert len(p.history) == 29 and p.counts["applied"] >= 25
+    assert sum(c.stats()["acks"].values()) == c.stats()["commands_sent"]
+
+
 def test_broker_outage_falls_back_reconnects_and_applies_no_stale_command(broker, enterprise):
     c = controller(broker, "active")
     p = plant(broker, enterprise, days=0.5, heartbeat_timeout_s=0.5)
@@ -229,6 +244,13 @@ def test_bad_messages_are_refused_counted_and_the_loop_keeps_running(broker, ent
     ctrl.publish(cmd, msg.encode(again))
     wait_for(lambda: p.counts["duplicate"] >= 1, 5, "the duplicate's ack")
     assert all(a[1] != again["ts"] for a in p.applied[n_applied:])
+    # an operator's override takes effect at the next step: back to shadow, no more commands
+    override = {"ts": p.now_ms(), "seq": 1, "kind": "mode", "mode": "shadow", "operator": "ops"}
+    operator.publish(msg.topic("enterprise", "override"), msg.encode(override))
+    wait_for(lambda: c.runtime.mode == "shadow", 5, "the mode override")
+    sent, steps = c.stats()["commands_sent"], c.stats()["steps"]
+    wait_for(lambda: c.stats()["steps"] >= steps + 5, what="5 steps in shadow mode")
+    assert c.stats()["commands_sent"] == sent and c.stats()["overrides"] == 1
     for link in (bad_plant, operator, ctrl):
         link.stop()
     run.join(60)

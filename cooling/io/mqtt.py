@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from select import select
 
 import paho.mqtt.client as paho
@@ -48,7 +49,8 @@ class BrokerConfig:
     protocol: str = "5"  # "5" or "3.1.1"
     client_id: str = ""
     keepalive_s: int = 30
-    tls_ca: str = ""  # a CA file turns TLS on
+    tls: bool = False  # TLS with the system's CAs (or with tls_ca)
+    tls_ca: str = ""  # a CA file (turns TLS on)
     tls_cert: str = ""
     tls_key: str = ""
     reconnect_min_s: float = 0.2
@@ -65,6 +67,10 @@ class BrokerConfig:
             raise ValueError("broker reconnect_min_s must be > 0 and <= reconnect_max_s")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("broker tls_cert and tls_key go together")
+        for key in ("tls_ca", "tls_cert", "tls_key"):
+            path = getattr(self, key)
+            if path and not Path(path).is_file():
+                raise ValueError(f"broker {key}: {path} not found")
 
 
 @dataclass(frozen=True)
@@ -156,8 +162,8 @@ class MqttLink:
         )
         if c.username:
             client.username_pw_set(c.username, c.password or None)
-        if c.tls_ca:
-            client.tls_set(ca_certs=c.tls_ca, certfile=c.tls_cert or None,
+        if c.tls or c.tls_ca:
+            client.tls_set(ca_certs=c.tls_ca or None, certfile=c.tls_cert or None,
                            keyfile=c.tls_key or None)  # fmt: skip
         will = self.will() if callable(self.will) else self.will
         if will is not None:
