@@ -249,6 +249,7 @@ class Controller:
         self.seq = 0
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.counters: Counter[str] = Counter()
+        self._saved_kw_sum = 0.0  # predicted kW saved by following the recommendations
         self.rejected: Counter[str] = Counter()
         self.acks: Counter[str] = Counter()
         self.pending: dict[str, float] = {}  # cmd_id → wall time sent
@@ -314,6 +315,11 @@ class Controller:
             "overrides": self.counters["overrides"],
             "broker_losses": self.link.stats["connection_losses"] if hasattr(self, "link") else 0,
             "ack_latency_ms_p50": lat[len(lat) // 2] if lat else None,
+            "mode": self.runtime.mode,
+            "fallback": self.fallback,
+            "predicted_savings_kw_mean": self._saved_kw_sum / self.counters["predictions"]
+            if self.counters["predictions"]
+            else None,
             "influx": self.sink.stats() if self.sink is not None else None,
         }
 
@@ -510,6 +516,9 @@ class Controller:
         actual = np.array([t.values.get(f"{n}_set", math.nan) for n in NAMES])
         pue, saved = self._predicted(record, actual)
         self._last_prediction = (pue, saved)
+        if math.isfinite(saved):
+            self._saved_kw_sum += saved
+            self.counters["predictions"] += 1
         reco = {
             "ts": t.ts, "seq": self._next_seq(), "mode": record.mode, "model": self.model_name,
             "proposed": {n: record.proposed[n] for n in self.exposed},

@@ -273,11 +273,12 @@ class SafetyShield:
         self._first_step = first
         return worst + self.bias_k + self.config.uncertainty_gain * self.spread_k
 
-    def predict_facility_kw(self, candidates: np.ndarray) -> np.ndarray:
-        """Facility power [kW] over the next interval for each candidate (K, 5).
+    def predict_facility_kw(self, candidates: np.ndarray, steps: int = 12) -> np.ndarray:
+        """Facility power [kW] for each candidate (K, 5), held for ``steps`` intervals.
 
-        The same model and estimated state as :meth:`predict_inlet_max`, one interval
-        ahead, with no side effects: for the savings a recommendation is expected to bring.
+        The same model and estimated state as :meth:`predict_inlet_max`, with today's
+        weather and load held, no side effects: the power once the plant has settled on
+        the candidate, for the savings a recommendation is expected to bring.
         """
         k = candidates.shape[0]
         state = plantmod.PlantState(np.repeat(self._estimated_state().data, k, axis=0))
@@ -287,8 +288,9 @@ class SafetyShield:
         dist = plantmod.Disturbances(
             np.tile([dry if math.isfinite(dry) else wet, wet, m["it_kw"].value], (k, 1))
         )
-        _, tel = plantmod.step(state, Setpoints(candidates), dist, self.params.repeat(k),
-                               check=False)  # fmt: skip
+        params = self.params.repeat(k)
+        for _ in range(steps):  # held until the plant has settled
+            state, tel = plantmod.step(state, Setpoints(candidates), dist, params, check=False)
         return tel.facility_kw.copy()
 
     # -- the decision ------------------------------------------------------------------

@@ -52,6 +52,7 @@ class Interval:
     setpoints: dict[str, float]  # in force during the interval
     controlled: bool  # the controller's commands were in force (not relinquished)
     inlet_max_c: float
+    facility_kw: float
 
 
 class VirtualPlant:
@@ -165,6 +166,8 @@ class VirtualPlant:
         pues = [h.pue for h in self.history]
         return {"site": self.site_id, "intervals": len(self.history), "speed": self.speed,
                 "pue": float(np.mean(pues)) if pues else None,
+                "facility_kw_mean": float(np.mean([h.facility_kw for h in self.history]))
+                if self.history else None,
                 "max_inlet_c": max((h.inlet_max_c for h in self.history), default=None),
                 "commands": dict(self.counts), "controlled_intervals":
                 sum(h.controlled for h in self.history)}  # fmt: skip
@@ -196,7 +199,7 @@ class VirtualPlant:
         self.history.append(Interval(
             ts, float(row["facility_kw"] / row["it_kw"]),
             {n: float(self.setpoints[NAMES.index(n)]) for n in self.exposed},
-            self.controlled, float(row["inlet_max_c"])))  # fmt: skip
+            self.controlled, float(row["inlet_max_c"]), float(row["facility_kw"])))  # fmt: skip
         self.seq += 1
         payload = msg.encode({"ts": ts, "seq": self.seq, "site": self.site_id,
                               "src": "virtual-plant", "values": values})  # fmt: skip

@@ -192,7 +192,7 @@ class MqttLink:
                 log.exception("%s: on_connect callback failed", self.name)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if self.connected.is_set():
+        if self.connected.is_set() and not self._stop.is_set():
             self.stats["connection_losses"] += 1
             log.warning("%s: connection lost (%s)", self.name, reason_code)
         self.connected.clear()
