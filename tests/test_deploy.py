@@ -18,7 +18,7 @@ import pytest
 
 from cooling.hil.virtual_plant import VirtualPlant
 from cooling.io import messages as msg
-from cooling.io.influx import InfluxConfig
+from cooling.io.influx import SCHEMA, InfluxConfig
 from cooling.io.mqtt import BrokerConfig, MqttLink
 from cooling.service import Controller, ControllerConfig, ServiceConfig, load_config
 from cooling.setpoints import NAMES, fixed_vector
@@ -53,7 +53,10 @@ def controller(broker, mode, influx_url=None, db="dcc", spool=None, speed=SPEED,
                         broker=broker.broker("controller", protocol=protocol), influx=influx,
                         controller=ControllerConfig(time_scale=speed, heartbeat_wall_s=0.2,
                                                     **kw))  # fmt: skip
-    return Controller(cfg).start()
+    c = Controller(cfg).start()
+    wait_for(c.link.connected.is_set, 10, "the controller's connection")
+    time.sleep(0.1)  # its subscriptions are in place before the plant's first interval
+    return c
 
 
 def plant(broker, spec, days=1.0, speed=SPEED, **kw):
@@ -89,6 +92,13 @@ def test_shadow_day_changes_nothing_and_logs_the_plants_own_pue(
     assert c.stats()["steps"] == 288
     # the recommendations were not the plant's setpoints: shadow mode had something to say
     assert any(r.recommended != {n: bms[n] for n in r.recommended} for _, r, _ in c.records)
+    for measurement, (tags, fields) in SCHEMA.items():  # what was written is the schema
+        rows = influxd.query(f'SHOW FIELD KEYS FROM "{measurement}"', db="shadow")
+        assert rows or measurement == "safety_event", measurement  # events may not happen
+        assert {r["fieldKey"] for r in rows} <= set(fields), measurement
+        tag_rows = influxd.query(f'SHOW TAG KEYS FROM "{measurement}"', db="shadow")
+        assert {r["tagKey"] for r in tag_rows} <= set(tags), measurement
+        assert all(r["fieldType"] == "float" for r in rows if r["fieldKey"] != "message")
     logged = influx_pue(influxd, "shadow")
     assert set(logged) == {h.ts for h in p.history}
     assert max(abs(logged[h.ts] - h.pue) for h in p.history) < 1e-12

@@ -25,7 +25,7 @@ Schema (all numeric fields float; tags low-cardinality; timestamps = plant telem
 | `setpoint` | site, point, mode | proposed, recommended, commanded, actual |
 | `safety_event` | site, rule, mode | count, message |
 | `controller` | site, mode | up, fallback, hold, loop_ms, telemetry_age_s, predicted_inlet_max_c, |
-| | | rejected_messages, commands_sent, acks, predicted_savings_kw |
+| | | rejected_messages, commands_sent, acks, predicted_savings_kw, predicted_pue |
 
 Tag values: ``window`` interval or 24h; ``subsystem`` it, chiller, tower_fan, chw_pump,
 cw_pump, crah_fan, server_fan, electrical_loss, cooling, facility (the last two are sums);
@@ -89,6 +89,7 @@ SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "commands_sent",
             "acks",
             "predicted_savings_kw",
+            "predicted_pue",
         ),
     ),
 }
