@@ -77,3 +77,28 @@ def test_evaluate_bad_arguments():
     assert out.returncode == 2 and "policy not found" in out.stderr
     out = run("evaluate", "--policy", "random", "--site", "enterprise", "--weeks", "some")
     assert out.returncode == 2 and "invalid choice: 'some'" in out.stderr
+
+
+def test_deployment_commands_refuse_bad_configs_and_arguments(tmp_path):
+    missing = run("shadow", "--config", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and "controller config not found" in missing.stderr
+    bad = tmp_path / "bad.yaml"
+    cases = {
+        "site: enterprise\npolicy: rules\nbrokr: {}\n": "unknown key 'brokr'",
+        "site: enterprise\npolicy: rules\nbroker: {port: 99999}\n": "port must be in 1..65535",
+        "site: enterprise\npolicy: rules\nbroker: {colour: blue}\n": "unknown key 'colour'",
+        "site: enterprise\npolicy: rules\ncontroller: {time_scale: 0}\n": "time_scale must be",
+        "site: enterprise\npolicy: rules\ninflux: {url: 'ftp://x', database: d}\n": "url",
+        "site: atlantis\npolicy: rules\n": "unknown site 'atlantis'",
+        "site: enterprise\npolicy: agents/none/policy.zip\n": "policy not found",
+        "policy: rules\n": "site is required",
+    }
+    for text, message in cases.items():
+        bad.write_text(text)
+        out = run("run", "--config", str(bad))
+        assert out.returncode == 2, (text, out.stderr)
+        assert message in out.stderr, (text, out.stderr)
+    out = run("virtual-plant", "--broker", "nonsense")
+    assert out.returncode == 2 and "--broker must be HOST:PORT" in out.stderr
+    out = run("virtual-plant", "--speed", "-3")
+    assert out.returncode == 2 and "must be > 0" in out.stderr

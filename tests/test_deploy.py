@@ -310,6 +310,11 @@ def test_influx_outage_and_a_killed_controller_lose_no_point(
     first.send_signal(signal.SIGKILL)  # ... and the controller dies during the outage
     first.wait(10)
     killed_at = p.now_ms()
+    # the broker published the killed controller's last will: its retained status is offline
+    observer, seen = _listener(broker, "observer", [msg.topic("enterprise", "status/controller")])
+    wait_for(lambda: seen, 5, "the retained status")
+    assert json.loads(seen[-1][1])["state"] == "offline"
+    observer.stop()
     second = start()
     time.sleep(5.0)
     influxd.start()
