@@ -1,0 +1,131 @@
+"""How much cooling energy can any controller save against the rule-based one?
+
+    .venv/bin/python benchmarks/headroom.py [--levels 9] [--json]
+
+An upper bound at steady state: for representative weather and load held constant
+(winter, shoulder, summer), every combination of the site's setpoints on a dense grid
+(``levels`` values per continuous setpoint, economizer on and off) is simulated until the
+plant has settled; the cheapest combination whose hottest rack inlet stays 0.5 K below
+27 °C is compared with the rule-based controller (run closed-loop to its own steady state)
+and with the legacy fixed setpoints. Cooling power = the plant's ``cooling_kw`` (chillers,
+towers, pumps, CRAH fans). Dynamics (thermal mass, forecasts) can add to this bound only
+where conditions change; the held-out weeks' oracle saving is the dynamic measure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+
+import numpy as np
+
+from cooling.control.baselines import make
+from cooling.plant import plant as pm
+from cooling.setpoints import NAMES, fixed_vector
+from cooling.spec import load_site, site_names
+
+CONDITIONS = {"winter": (5.0, 2.0, 0.6), "shoulder": (20.0, 15.0, 0.7),
+              "summer": (33.0, 24.0, 0.8)}  # dry-bulb °C, wet-bulb °C, IT load  # fmt: skip
+SETTLE_STEPS, AVERAGE_STEPS = 36, 12  # 3 h at 5 min, averaged over the last hour
+
+
+def settled(spec, setpoints: np.ndarray, dist_row: list[float]):
+    """Mean cooling kW and hottest inlet over the last hour of 3 h held (N candidates)."""
+    n = setpoints.shape[0]
+    params = pm.params_from_spec(spec).repeat(n)
+    dist = pm.Disturbances(np.tile(dist_row, (n, 1)))
+    sp = pm.Setpoints(np.ascontiguousarray(setpoints))
+    state = pm.initial_state(params, sp, dist)
+    cooling, overhead, worst = np.zeros(n), np.zeros(n), np.full(n, -np.inf)
+    for k in range(SETTLE_STEPS):
+        state, tel = pm.step(state, sp, dist, params, check=False)
+        if k >= SETTLE_STEPS - AVERAGE_STEPS:
+            cooling += tel.cooling_kw / AVERAGE_STEPS
+            overhead += (tel.facility_kw - tel.it_compute_kw) / AVERAGE_STEPS
+            worst = np.maximum(worst, tel.inlet_max_c)
+    return cooling, overhead, worst
+
+
+def rules_settled(spec, dist_row: list[float]) -> tuple[float, float, float]:
+    ctl = make("rules", spec)
+    ctl.reset(1)
+    params = pm.params_from_spec(spec)
+    dist = pm.Disturbances(np.array([dist_row]))
+    sp = pm.Setpoints(fixed_vector(spec)[None, :].copy())
+    state = pm.initial_state(params, sp, dist)
+    state, tel = pm.step(state, sp, dist, params)
+    cooling, overhead, worst = [], [], -np.inf
+    for k in range(72):  # 6 h closed loop, the last 2 h averaged (the rules limit-cycle)
+        sp = ctl(tel, None)
+        state, tel = pm.step(state, sp, dist, params)
+        if k >= 48:
+            cooling.append(float(tel.cooling_kw[0]))
+            overhead.append(float(tel.facility_kw[0] - tel.it_compute_kw[0]))
+            worst = max(worst, float(tel.inlet_max_c[0]))
+    return float(np.mean(cooling)), float(np.mean(overhead)), worst
+
+
+def headroom(site: str, levels: int) -> list[dict]:
+    spec = load_site(site)
+    fixed = fixed_vector(spec)
+    axes = []
+    for j, name in enumerate(NAMES):
+        r = getattr(spec.setpoints, name)
+        if r is None:
+            axes.append([fixed[j]])
+        elif name == "economizer":
+            axes.append([0.0, 1.0])
+        else:
+            axes.append(list(np.linspace(r.min, r.max, levels)))
+    grid = np.array(list(itertools.product(*axes)))
+    limit = spec.envelope.recommended_high_c - 0.5
+    rows = []
+    for label, (db, wb, load) in CONDITIONS.items():
+        dist_row = [db, wb, spec.it.capacity_kw * load]
+        cooling, overhead, worst = settled(spec, grid, dist_row)
+        # the best by what the oracle and the reward minimise (facility − compute IT:
+        # cooling plus server fans and losses), and by cooling power alone
+        best = int(np.argmin(np.where(worst <= limit, overhead, np.inf)))
+        best_cooling = int(np.argmin(np.where(worst <= limit, cooling, np.inf)))
+        f_cool, f_over, _ = (float(x[0]) for x in settled(spec, fixed[None, :], dist_row))
+        r_cool, r_over, rules_inlet = rules_settled(spec, dist_row)
+        rows.append({
+            "site": site, "condition": label, "candidates": len(grid),
+            "cooling_kw": {"fixed": f_cool, "rules": r_cool, "best": float(cooling[best]),
+                           "best_cooling_only": float(cooling[best_cooling])},
+            "overhead_kw": {"fixed": f_over, "rules": r_over, "best": float(overhead[best])},
+            "best_vs_rules": 1.0 - float(cooling[best]) / r_cool,
+            "best_vs_fixed": 1.0 - float(cooling[best]) / f_cool,
+            "best_cooling_only_vs_rules": 1.0 - float(cooling[best_cooling]) / r_cool,
+            "overhead_best_vs_rules": 1.0 - float(overhead[best]) / r_over,
+            "best_setpoints": {n: float(v) for n, v in zip(NAMES, grid[best], strict=True)},
+            "best_inlet_c": float(worst[best]), "rules_inlet_c": rules_inlet,
+        })  # fmt: skip
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--levels", type=int, default=9, help="grid values per setpoint (9)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    rows = [r for site in site_names() for r in headroom(site, args.levels)]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print("| site | condition | cooling kW: fixed | rules | best | best vs rules | best vs "
+          "fixed | overhead: best vs rules | cooling-only best vs rules |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        c = r["cooling_kw"]
+        print(f"| {r['site']} | {r['condition']} | {c['fixed']:,.0f} | {c['rules']:,.0f} | "
+              f"{c['best']:,.0f} | {r['best_vs_rules']:.1%} | {r['best_vs_fixed']:.1%} | "
+              f"{r['overhead_best_vs_rules']:.1%} | "
+              f"{r['best_cooling_only_vs_rules']:.1%} |")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
