@@ -18,6 +18,7 @@ command expiry and the shield's rate checks stay in plant seconds.
 
 from __future__ import annotations
 
+import calendar
 import logging
 import math
 import os
@@ -97,6 +98,9 @@ class ServiceConfig:
 
 def _secret(section: dict, key: str, where: str) -> str:
     """``key`` itself, or ``key_env`` (an environment variable), or ``key_file``."""
+    given = [k for k in (key, f"{key}_env", f"{key}_file") if k in section]
+    if len(given) > 1:
+        raise ConfigError(f"{where}: give one of {', '.join(given)}, not several")
     if f"{key}_env" in section:
         var = section.pop(f"{key}_env")
         if var not in os.environ:
@@ -186,17 +190,25 @@ def readings_of(spec: SiteSpec) -> frozenset[str]:
 
 def hour_of_year(ts_ms: float) -> float:
     """Hour of the (UTC) year of an epoch-ms timestamp, as the site traces index it."""
-    t = time.gmtime(ts_ms / 1000.0)
-    jan1 = time.mktime((t.tm_year, 1, 1, 0, 0, 0, 0, 0, 0)) - time.timezone
+    year = time.gmtime(ts_ms / 1000.0).tm_year
+    jan1 = calendar.timegm((year, 1, 1, 0, 0, 0))
     return ((ts_ms / 1000.0 - jan1) / 3600.0) % HOURS_PER_YEAR
 
 
 class PlantClock:
-    """The plant's time [ms]: the wall clock, or anchored and scaled (virtual plants)."""
+    """The plant's time [ms]: the wall clock, or anchored and scaled (virtual plants).
+
+    A scaled clock anchors at the receipt of the first telemetry that parses, and anchors
+    again after :data:`REANCHOR_AFTER` stale or future messages in a row (a restarted
+    virtual plant); at scale 1 it is the wall clock and never moves.
+    """
+
+    REANCHOR_AFTER = 3
 
     def __init__(self, time_scale: float = 1.0):
         self.scale = time_scale
         self.anchor: tuple[float, float] | None = None  # (plant ms, wall s)
+        self.misses = 0
 
     def now_ms(self) -> int | None:
         if self.scale == 1.0:
@@ -206,9 +218,18 @@ class PlantClock:
         plant_ms, wall = self.anchor
         return int(plant_ms + (time.time() - wall) * 1000.0 * self.scale)
 
-    def anchor_at(self, plant_ms: int) -> None:
+    def anchor_at(self, plant_ms: int, wall_s: float) -> None:
         if self.scale != 1.0 and self.anchor is None:
-            self.anchor = (float(plant_ms), time.time())
+            self.anchor = (float(plant_ms), wall_s)
+
+    def missed(self) -> None:
+        """A stale or future message: after a few in a row, anchor again."""
+        self.misses += 1
+        if self.scale != 1.0 and self.misses >= self.REANCHOR_AFTER:
+            self.anchor, self.misses = None, 0
+
+    def hit(self) -> None:
+        self.misses = 0
 
 
 # -- the controller -------------------------------------------------------------------------------
@@ -257,6 +278,10 @@ class Controller:
         self.telemetry_seq = msg.SeqTracker()
         self.override_seq = msg.SeqTracker()
         self.last_telemetry_ms: int | None = None
+        self.last_step_ms: int | None = None
+        self.min_gap_ms = int(0.5 * self.interval_s * 1000)  # one step per control interval
+        self.commanding = False  # the last step sent a command (the plant follows us)
+        self.allow_active = config.mode == "active"  # `cooling shadow` never commands
         self.state_reason = "starting"
         self.events: deque[tuple[int, bool, str]] = deque(maxlen=1000)  # state changes
         self.fallback = False
@@ -291,7 +316,12 @@ class Controller:
         })  # fmt: skip
 
     def _will(self) -> Will:
-        return Will(self.topics["status/controller"], self._status("offline"), 1, True)
+        """The last will: fixed fields only (built on the link's thread)."""
+        payload = msg.encode({"ts": int(time.time() * 1000), "seq": 0, "state": "offline",
+                              "mode": self.config.mode, "version": __version__,
+                              "site": self.site_id, "instance": self.config.controller.instance,
+                              "reason": "connection lost"})  # fmt: skip
+        return Will(self.topics["status/controller"], payload, 1, True)
 
     def _now_ms(self) -> int:
         now = self.clock.now_ms()
@@ -312,6 +342,8 @@ class Controller:
             "commands_dropped": self.counters["commands_dropped"],
             "acks": dict(self.acks),
             "unacked": len(self.pending),
+            "ack_timeouts": self.counters["ack_timeouts"],
+            "internal_errors": self.counters["internal_errors"],
             "overrides": self.counters["overrides"],
             "broker_losses": self.link.stats["connection_losses"] if hasattr(self, "link") else 0,
             "ack_latency_ms_p50": lat[len(lat) // 2] if lat else None,
@@ -325,10 +357,11 @@ class Controller:
 
     # -- the link's thread: queue only ----------------------------------------------------------
     def _on_message(self, topic: str, payload: bytes) -> None:
-        self.inbox.put((topic, payload, time.perf_counter()))
+        # the connection it came on: telemetry from before a reconnect is never acted on
+        self.inbox.put((topic, payload, (time.time(), self.link.generation)))
 
     def _on_connect(self) -> None:
-        self.inbox.put(("__connected__", b"", time.perf_counter()))
+        self.inbox.put(("__connected__", b"", (time.time(), self.link.generation)))
 
     # -- the controller's thread -------------------------------------------------------------------
     def start(self) -> Controller:
@@ -371,8 +404,10 @@ class Controller:
 
     def _connected(self) -> None:
         self._was_connected = True
-        if self.fallback and self.state_reason.startswith("broker"):
-            self._set_state(False, "broker reachable again: resuming on fresh telemetry")
+        if self.fallback and self.state_reason.startswith("broker unreachable"):
+            # still in fallback: control resumes on the first telemetry of this connection
+            self._set_state(True, "broker reachable again: waiting for fresh telemetry",
+                            "BROKER_LOST")  # fmt: skip
         self.link.publish(self.topics["status/controller"], self._status(), 1, True)
 
     def _set_state(self, fallback: bool, reason: str, rule: str = "") -> None:
@@ -389,7 +424,15 @@ class Controller:
             self.link.publish(self.topics["status/controller"], self._status(), 1, True)
 
     def _watch(self) -> None:
-        """Broker loss and telemetry silence: fall back (no command leaves) and say why."""
+        """Broker loss and telemetry silence: fall back (no command leaves) and say why;
+        commands never acknowledged within their time to live are counted."""
+        if self.pending:
+            ttl_wall = max(1.0, self.ttl_s / self.config.controller.time_scale)
+            oldest = next(iter(self.pending))
+            if time.perf_counter() - self.pending[oldest] > ttl_wall:
+                self.pending.pop(oldest)
+                self.counters["ack_timeouts"] += 1
+                log.warning("%s: command %s never acknowledged", self.site_id, oldest)
         if self._was_connected and not self.link.connected.is_set():
             if not (self.fallback and self.state_reason.startswith("broker")):
                 self.pending.clear()  # commands in flight are void: fresh ones after reconnect
@@ -404,12 +447,15 @@ class Controller:
                 self._set_state(True, why, "TELEMETRY_SILENT")
 
     def _heartbeat(self) -> None:
+        if self.sink is not None and "database not found" in str(self.sink.stats()["last_error"]):
+            ensure_database(self.config.influx)  # InfluxDB was down when we started
         now = self.clock.now_ms()
         age = (now - self.last_telemetry_ms) / 1000.0 if now and self.last_telemetry_ms else None
         last = self.records[-1][1].loop_ms if self.records else None
         beat = {"ts": self._now_ms(), "seq": self._next_seq(), "loop_ms": last,
                 "telemetry_age_s": age, "mode": self.runtime.mode,
-                "fallback": self.fallback}  # fmt: skip
+                "fallback": self.fallback,
+                "commanding": self.commanding and not self.fallback}  # fmt: skip
         self.link.publish(self.topics["status/heartbeat"], msg.encode(beat), 0, False)
         self.link.publish(self.topics["status/controller"], self._status(), 1, True)
 
@@ -417,7 +463,16 @@ class Controller:
         self.rejected[f"{kind}:{err.code}"] += 1
         log.warning("%s: rejected %s message (%s): %s", self.site_id, kind, err.code, err)
 
-    def _handle(self, topic: str, payload: bytes, received: float) -> None:
+    def _handle(self, topic: str, payload: bytes, received: tuple[float, int]) -> None:
+        try:
+            self._dispatch(topic, payload, received)
+        except Exception as exc:  # a bug must not stop the loop: count it, fall back, go on
+            self.counters["internal_errors"] += 1
+            log.exception("%s: error handling a message on %s", self.site_id, topic)
+            self.commanding = False
+            self._set_state(True, f"controller error: {type(exc).__name__}: {exc}", "INTERNAL")
+
+    def _dispatch(self, topic: str, payload: bytes, received: tuple[float, int]) -> None:
         if topic == self.topics["telemetry"]:
             self._telemetry(payload, received)
         elif topic == self.topics["cmd/ack"]:
@@ -436,6 +491,11 @@ class Controller:
             try:
                 ov = msg.parse_override(payload, self._now_ms(), int(self.stale_s * 1000))
                 self.override_seq.check(ov.operator, ov.seq, ov.ts)
+                if ov.kind == "mode" and ov.mode == "active" and not self.allow_active:
+                    raise msg.MessageError(
+                        "mode", "this controller runs as `cooling shadow`: it never commands; "
+                        "promote it with `cooling run`"
+                    )  # fmt: skip
             except msg.MessageError as err:
                 self._reject("override", err)
                 return
@@ -445,24 +505,40 @@ class Controller:
             )
             self.runtime.override(Override(ov.kind, ov.mode))
 
-    def _telemetry(self, payload: bytes, received: float) -> None:
+    def _telemetry(self, payload: bytes, received: tuple[float, int]) -> None:
+        wall, generation = received
+        if generation != self.link.generation:
+            self._reject("telemetry", msg.MessageError(
+                "before_reconnect", "received before the broker connection was lost"))  # fmt: skip
+            return
         now = self.clock.now_ms()
         try:
             if now is None:  # a scaled clock anchors at the first telemetry that parses
                 t = msg.parse_telemetry(payload, self.site_id, self.readings, 2**62, 2**62)
-                self.clock.anchor_at(t.ts)
+                self.clock.anchor_at(t.ts, wall)
                 now = self.clock.now_ms()
             t = msg.parse_telemetry(
                 payload, self.site_id, self.readings, now, int(self.stale_s * 1000)
             )
             self.telemetry_seq.check(t.src, t.seq, t.ts)
+            if self.last_step_ms is not None and t.ts < self.last_step_ms + self.min_gap_ms:
+                raise msg.MessageError(
+                    "early", f"telemetry {(t.ts - self.last_step_ms) / 1000:.0f} s after the "
+                    f"last step; this site steps every {self.interval_s:g} s"
+                )  # fmt: skip
         except msg.MessageError as err:
+            if err.code in ("stale", "future"):
+                self.clock.missed()
             self._reject("telemetry", err)
             return
+        self.clock.hit()
+        self.last_step_ms = t.ts
         self.counters["telemetry"] += 1
         self.last_telemetry_ms = t.ts
         if self.fallback and self.state_reason.startswith(("no valid telemetry", "broker")):
             self._set_state(False, "telemetry flowing: control resumed")
+        elif self.fallback and self.state_reason.startswith("controller error"):
+            self._set_state(False, "running again after an internal error")
         elif not self.fallback and self.state_reason == "starting":
             self._set_state(False, "running")
         reading = dict(t.values)
@@ -474,6 +550,10 @@ class Controller:
         cmd_id = ""
         if record.command is not None:
             cmd_id = self._command(record, now)
+        commanding = bool(cmd_id)
+        if commanding != self.commanding:  # tell the plant at once who is in control
+            self.commanding = commanding
+            self._heartbeat()
         self._publish_reco(t, record, cmd_id)
         self.records.append((t.ts, record, t.values))
         if self.sink is not None:
@@ -565,7 +645,8 @@ class Controller:
         for sub, name in subsystems.items():
             if name in v:
                 lines.append(encode("power", {"site": site, "subsystem": sub}, {"kw": v[name]}, ts))
-        intensity = float(intensity_at(self.carbon, np.array([hour_of_year(ts)]))[0])
+        start = hour_of_year(ts - self.interval_s * 1000)  # the interval the readings cover
+        intensity = float(intensity_at(self.carbon, np.array([start]))[0])
         lines.append(encode("plant", {"site": site}, {
             "water_l": v.get("water_l", math.nan),
             "carbon_kg": fac_kw * self.interval_s / 3600.0 * intensity / 1000.0,

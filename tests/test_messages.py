@@ -61,6 +61,7 @@ def test_good_telemetry_parses_with_quality_and_nulls():
             "malformed",
         ),
         (b"{" + b" " * (70 * 1024) + b"}", "too_large"),
+        ('{"v": 1, "values": ' + "[" * 20_000 + "]" * 20_000 + "}", "malformed"),
     ],
 )
 def test_bad_telemetry_is_refused_with_a_code_and_a_reason(payload, code):
@@ -80,7 +81,9 @@ def command(**over):
 @pytest.mark.parametrize(
     ("payload", "code"),
     [
-        (command(expires_ts=NOW - 1), "expired"),
+        (command(ts=NOW - 10_000, expires_ts=NOW - 1), "expired"),
+        (command(expires_ts=NOW - 1), "range"),  # expires before it was sent
+        (command(expires_ts=NOW + 10**12), "range"),  # valid for 31 years
         (command(mode="shadow"), "mode"),
         (command(mode="yolo"), "range"),
         (command(setpoints={"chw_supply_c": 30.0}), "range"),
@@ -116,6 +119,14 @@ def test_seq_tracker_refuses_duplicates_and_old_and_accepts_a_restarted_publishe
     assert err.value.code == "old"
     seqs.check("plant", 1, 2000)  # seq restarted, time moved on: a restarted publisher
     seqs.check("other", 1, 10)  # publishers are tracked separately
+    with pytest.raises(msg.MessageError) as err:
+        seqs.check("bad id with spaces", 1, 10)
+    assert err.value.code == "range"
+    for i in range(msg.MAX_PUBLISHERS - 2):
+        seqs.check(f"p{i}", 1, 10)
+    with pytest.raises(msg.MessageError) as err:  # an attacker rotating ids cannot grow it
+        seqs.check("one-too-many", 1, 10)
+    assert err.value.code == "publishers"
 
 
 def test_overrides_parse_and_unknown_kinds_are_refused():

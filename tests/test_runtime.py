@@ -109,3 +109,18 @@ def test_bad_overrides_and_modes_are_rejected():
         Override("mode", "turbo")
     with pytest.raises(ValueError, match="mode must be one of"):
         Runtime(SITE, rules_policy(), mode="auto")
+
+
+def test_followed_plant_setpoints_outside_the_limits_never_lead_a_command_outside_them():
+    """A plant reporting setpoints outside the site's ranges (a bad bridge, a BMS override)
+    must not drag the commands out of the hard limits with it."""
+    loop = Loop(Runtime(SITE, rules_policy(), mode="active", follow_plant_setpoints=True))
+    lo = SITE.setpoints.chw_supply_c.min
+    hi = SITE.setpoints.chw_supply_c.max
+    for k in range(6):
+        reading = loop.tel.row(0)
+        reading["chw_supply_c_set"] = 45.0 if k % 2 else -10.0
+        record = loop.rt.step(reading, ts=300.0 * k)
+        loop.k += 1
+        assert record.command is not None
+        assert lo <= record.command["chw_supply_c"] <= hi

@@ -156,10 +156,14 @@ class Runtime:
         zones = [reading.get(f"zone{z}_inlet_max_c", math.nan) for z in range(len(self.spec.zones))]
         telemetry.inlet_max_c[:] = max(zones) if all(map(math.isfinite, zones)) else math.nan
         if self.follow_plant_setpoints and self.mode == "active":
+            sh = self.shield
             for j, name in enumerate(NAMES):
                 value = reading.get(f"{name}_set")
                 if isinstance(value, int | float) and math.isfinite(value):
-                    self.shield.last_applied[j] = value
+                    if name == "economizer":
+                        value = 1.0 if value >= 0.5 else 0.0
+                    # the ramp starts from what the plant runs, never from outside the limits
+                    sh.last_applied[j] = min(max(float(value), sh.lo[j]), sh.hi[j])
         for j, name in enumerate(NAMES):  # the setpoints in force are the shield's last
             telemetry[f"{name}_set"][:] = self.shield.last_applied[j]
 

@@ -389,7 +389,8 @@ class SafetyShield:
                     f"{predicted[n_search - 1]:.1f} °C): the most cooling the ramp limits allow",
                 )
             )
-        applied = rows[choice]
+        # hard limits last of all: a ramp from a value outside them never leaves them
+        applied = np.clip(rows[choice], self.lo, self.hi)
         self.last_prediction = float(self._first_step[choice])
         if applied[4] != self.last_applied[4]:
             self.econ_changed_ts = ts

@@ -208,13 +208,20 @@ class VirtualPlant:
 
     # -- messages from the controller ---------------------------------------------------------
     def _handle(self, topic: str, payload: bytes) -> None:
+        try:
+            self._dispatch(topic, payload)
+        except Exception:  # a message must never stop the plant
+            self.counts["internal_errors"] += 1
+            log.exception("virtual plant: error handling a message on %s", topic)
+
+    def _dispatch(self, topic: str, payload: bytes) -> None:
         if topic == self.topics["status/heartbeat"]:
             self.last_beat = time.monotonic()
+            beat = _json_object(payload)
+            if beat.get("commanding") is False:  # the controller handed control back
+                self._relinquish("the controller handed control back")
         elif topic == self.topics["status/controller"]:
-            try:
-                state = json.loads(payload).get("state")
-            except (ValueError, AttributeError):
-                return
+            state = _json_object(payload).get("state")
             if state == "offline":
                 self._relinquish("controller offline")
             elif state == "online":
@@ -278,9 +285,15 @@ class VirtualPlant:
             self._ack(cmd.cmd_id, "applied", applied)
 
 
-def _peek_cmd_id(payload: bytes) -> str | None:
+def _json_object(payload: bytes) -> dict:
+    """The payload as a JSON object, or an empty one (never raises)."""
     try:
-        cmd_id = json.loads(payload).get("cmd_id")
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        return None
+        d = json.loads(payload)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def _peek_cmd_id(payload: bytes) -> str | None:
+    cmd_id = _json_object(payload).get("cmd_id")
     return cmd_id if isinstance(cmd_id, str) and msg._ID_RE.match(cmd_id) else None

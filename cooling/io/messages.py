@@ -39,6 +39,10 @@ PREFIX = "dcc/v1"
 MAX_PAYLOAD = 64 * 1024
 #: a message stamped further than this in the future is refused (clock skew) [ms]
 MAX_FUTURE_MS = 60_000
+#: the longest a command may stay valid [ms]
+MAX_TTL_MS = 3_600_000
+#: publishers a :class:`SeqTracker` follows at most (ids beyond are refused)
+MAX_PUBLISHERS = 64
 
 ACK_STATUSES = ("applied", "clamped", "rejected", "expired", "duplicate")
 MODES = ("shadow", "active")
@@ -153,6 +157,8 @@ def _load(payload: bytes | str) -> dict[str, Any]:
         d = json.loads(text, parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise MessageError("malformed", f"not UTF-8 JSON: {exc}") from None
+    except RecursionError:
+        raise MessageError("malformed", "JSON nested too deeply") from None
     if not isinstance(d, dict):
         raise MessageError("malformed", f"payload must be a JSON object (got {type(d).__name__})")
     v = d.get("v")
@@ -260,6 +266,11 @@ def parse_command(
     seq = _int(d, "seq")
     cmd_id = _str(d, "cmd_id", pattern=_ID_RE)
     expires = _int(d, "expires_ts")
+    if not ts <= expires <= ts + MAX_TTL_MS:
+        raise MessageError(
+            "range", f"expires_ts must be between ts and ts + {MAX_TTL_MS // 1000} s "
+            f"(got {(expires - ts) / 1000:+.0f} s)"
+        )  # fmt: skip
     if expires < now_ms:
         raise MessageError(
             "expired", f"command {cmd_id} expired {(now_ms - expires) / 1000:.1f} s ago"
@@ -321,7 +332,15 @@ class SeqTracker:
         self.last: dict[str, tuple[int, int]] = {}
 
     def check(self, publisher: str, seq: int, ts: int) -> None:
+        if publisher and not _ID_RE.match(publisher):
+            raise MessageError(
+                "range", f"publisher id {publisher[:70]!r}: 1-64 of A-Z a-z 0-9 _.:-"
+            )
         last = self.last.get(publisher)
+        if last is None and len(self.last) >= MAX_PUBLISHERS:
+            raise MessageError(
+                "publishers", f"already following {MAX_PUBLISHERS} publishers on this topic"
+            )
         if last is not None:
             last_seq, last_ts = last
             if seq == last_seq and ts == last_ts:

@@ -105,11 +105,16 @@ class MqttLink:
         self.name = name
         self.connected = threading.Event()
         self.stats = {"connects": 0, "connection_losses": 0, "published": 0, "dropped": 0,
-                      "refused_by_broker": 0}  # fmt: skip
+                      "refused_by_broker": 0, "publish_refused": 0}  # fmt: skip
         self.last_error: str | None = None
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        #: counts connections; a publication handed over on an earlier one is never sent
+        self.generation = 0
+        self._delay = config.reconnect_min_s
+        self._connected_at = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._client: paho.Client | None = None
@@ -131,7 +136,7 @@ class MqttLink:
         if not self.connected.is_set():
             self.stats["dropped"] += 1
             return False
-        self._outbox.put((topic, payload, qos, retain, expiry_s))
+        self._outbox.put((self.generation, topic, payload, qos, retain, expiry_s))
         self._wake()
         return True
 
@@ -172,7 +177,15 @@ class MqttLink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_publish = self._on_publish
         return client
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        # MQTT 5 QoS 1: a PUBACK 135 is the ACL refusing it (DEPLOYMENT.md §3)
+        if reason_code.is_failure:
+            self.stats["publish_refused"] += 1
+            self.last_error = f"broker refused a publication: {reason_code}"
+            log.warning("%s: %s", self.name, self.last_error)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -183,6 +196,7 @@ class MqttLink:
         if self.subscriptions:
             client.subscribe(self.subscriptions)
         self.stats["connects"] += 1
+        self.generation += 1
         self.last_error = None
         self.connected.set()
         if self.on_connect is not None:
@@ -205,10 +219,10 @@ class MqttLink:
 
     def _connect(self) -> paho.Client | None:
         c = self.config
-        client = self._new_client()
         try:
+            client = self._new_client()
             client.connect(c.host, c.port, c.keepalive_s)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
             self.last_error = f"cannot reach {c.host}:{c.port}: {exc}"
             return None
         sock = client.socket()
@@ -219,10 +233,10 @@ class MqttLink:
     def _drain(self, client: paho.Client) -> None:
         while True:
             try:
-                topic, payload, qos, retain, expiry_s = self._outbox.get_nowait()
+                generation, topic, payload, qos, retain, expiry_s = self._outbox.get_nowait()
             except queue.Empty:
                 return
-            if not self.connected.is_set():
+            if not self.connected.is_set() or generation != self.generation:  # an older link
                 self.stats["dropped"] += 1
                 continue
             props = None
@@ -236,61 +250,77 @@ class MqttLink:
                 self.stats["dropped"] += 1
 
     def _run(self) -> None:
-        delay = self.config.reconnect_min_s
+        self._delay = self.config.reconnect_min_s
         client: paho.Client | None = None
         while not self._stop.is_set():
-            if client is None:
-                client = self._connect()
-                if client is None:
-                    self._stop.wait(delay)
-                    delay = min(2 * delay, self.config.reconnect_max_s)
-                    continue
-                connected_at = time.monotonic()
-            sock = client.socket()
-            if sock is None:  # paho closed it: connection lost or refused
-                self.connected.clear()
-                client = None
-                self._drop_outbox()
-                continue
-            if self.connected.is_set() and time.monotonic() - connected_at > 5.0:
-                delay = self.config.reconnect_min_s  # a connection that held resets the backoff
             try:
-                writing = [sock] if client.want_write() else []
-                r, _, _ = select([sock, self._wake_r], writing, [], 0.5)
-            except (OSError, ValueError):
-                r = []
-            if self._wake_r in r:
-                try:
-                    while self._wake_r.recv(4096):
-                        pass
-                except (BlockingIOError, OSError):
-                    pass
-            rc = paho.MQTT_ERR_SUCCESS
-            if sock in r:
-                rc = client.loop_read()
-            if rc == paho.MQTT_ERR_SUCCESS:
-                self._drain(client)
-                if client.want_write():
-                    rc = client.loop_write()
-            if rc == paho.MQTT_ERR_SUCCESS:
-                rc = client.loop_misc()
-            if rc != paho.MQTT_ERR_SUCCESS or client.socket() is None:
-                if self.connected.is_set():
-                    self.stats["connection_losses"] += 1
-                self.connected.clear()
-                client = None
-                self._drop_outbox()
-                self._stop.wait(delay)
-                delay = min(2 * delay, self.config.reconnect_max_s)
+                client = self._iterate(client)
+            except Exception as exc:  # never let the link die: log, drop, back off, retry
+                log.exception("%s: link error", self.name)
+                self.last_error = f"link error: {type(exc).__name__}: {exc}"
+                client = self._lost(client)
         if client is not None:
-            self._drain(client)
-            for _ in range(20):  # let the last publications out
-                if not client.want_write():
-                    break
+            try:
+                self._drain(client)
+                for _ in range(20):  # let the last publications out
+                    if not client.want_write():
+                        break
+                    client.loop_write()
+                client.disconnect()
                 client.loop_write()
-            client.disconnect()
-            client.loop_write()
+            except Exception:  # closing: nothing more to do
+                log.debug("%s: error while closing", self.name, exc_info=True)
         self.connected.clear()
+
+    def _lost(self, client: paho.Client | None) -> None:
+        """The connection is gone: nothing queued survives it; wait before the next try."""
+        if self.connected.is_set() and not self._stop.is_set():
+            self.stats["connection_losses"] += 1
+        self.connected.clear()
+        if client is not None:
+            try:
+                client.socket() and client.disconnect()
+            except Exception:  # it is gone either way
+                pass
+        self._drop_outbox()
+        self._stop.wait(self._delay)
+        self._delay = min(2 * self._delay, self.config.reconnect_max_s)
+        return None
+
+    def _iterate(self, client: paho.Client | None) -> paho.Client | None:
+        if client is None:
+            client = self._connect()
+            if client is None:
+                return self._lost(None)
+            self._connected_at = time.monotonic()
+        sock = client.socket()
+        if sock is None:  # paho closed it: connection lost or refused
+            return self._lost(None)
+        if self.connected.is_set() and time.monotonic() - self._connected_at > 5.0:
+            self._delay = self.config.reconnect_min_s  # a connection that held: reset backoff
+        try:
+            writing = [sock] if client.want_write() else []
+            r, _, _ = select([sock, self._wake_r], writing, [], 0.5)
+        except (OSError, ValueError):
+            r = []
+        if self._wake_r in r:
+            try:
+                while self._wake_r.recv(4096):
+                    pass
+            except (BlockingIOError, OSError):
+                pass
+        rc = paho.MQTT_ERR_SUCCESS
+        if sock in r or (hasattr(sock, "pending") and sock.pending()):  # TLS-buffered bytes
+            rc = client.loop_read()
+        if rc == paho.MQTT_ERR_SUCCESS:
+            self._drain(client)
+            if client.want_write():
+                rc = client.loop_write()
+        if rc == paho.MQTT_ERR_SUCCESS:
+            rc = client.loop_misc()
+        if rc != paho.MQTT_ERR_SUCCESS or client.socket() is None:
+            return self._lost(client)
+        return client
 
     def _drop_outbox(self) -> None:
         while True:

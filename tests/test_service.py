@@ -1,0 +1,94 @@
+"""The controller service without a broker: config, clock, message handling rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from cooling.io import messages as msg
+from cooling.io.mqtt import BrokerConfig
+from cooling.service import (
+    Controller,
+    ControllerConfig,
+    PlantClock,
+    ServiceConfig,
+    hour_of_year,
+    load_config,
+)
+
+
+def make(mode="shadow", **controller):
+    cfg = ServiceConfig(site="enterprise", policy="rules", mode=mode, broker=BrokerConfig(port=1),
+                        controller=ControllerConfig(**controller))  # fmt: skip
+    return Controller(cfg)
+
+
+def deliver(c, kind, payload: dict):
+    c._handle(c.topics[kind], msg.encode(payload), (time.time(), c.link.generation))
+
+
+def test_a_shadow_controller_cannot_be_switched_to_active_over_mqtt():
+    c = make("shadow")
+    deliver(c, "override", {"ts": int(time.time() * 1000), "seq": 1, "kind": "mode",
+                            "mode": "active", "operator": "mallory"})  # fmt: skip
+    assert c.rejected["override:mode"] == 1
+    assert c.runtime._overrides == type(c.runtime._overrides)()  # nothing queued
+    deliver(c, "override", {"ts": int(time.time() * 1000), "seq": 2, "kind": "hold",
+                            "operator": "alice"})  # fmt: skip
+    assert c.counters["overrides"] == 1
+
+
+def test_one_step_per_control_interval_and_crashing_input_is_counted_not_fatal():
+    c = make("shadow")
+    now = int(time.time() * 1000)
+    base = {"site": "enterprise", "src": "gw", "values": {"it_kw": 500.0}}
+    deliver(c, "telemetry", {"ts": now - 60_000, "seq": 1, **base})
+    deliver(c, "telemetry", {"ts": now, "seq": 2, **base})  # 60 s later on a 300 s site
+    assert c.counters["steps"] == 1 and c.rejected["telemetry:early"] == 1
+    c._handle(c.topics["telemetry"], b'{"v": 1, "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
+              (time.time(), c.link.generation))  # fmt: skip
+    assert c.rejected["telemetry:malformed"] == 1
+    stale_generation = (time.time(), c.link.generation - 1)
+    c._handle(c.topics["telemetry"], msg.encode({"ts": now + 400_000, "seq": 3, **base}),
+              stale_generation)  # fmt: skip
+    assert c.rejected["telemetry:before_reconnect"] == 1 and c.counters["steps"] == 1
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Dublin", "America/New_York", "Asia/Kolkata"])
+def test_hour_of_year_does_not_depend_on_the_machines_time_zone(tz, monkeypatch):
+    monkeypatch.setenv("TZ", tz)
+    time.tzset()
+    try:
+        assert hour_of_year(1_767_225_600_000) == 0.0  # 2026-01-01 00:00 UTC
+        assert hour_of_year(1_767_225_600_000 + 36 * 3_600_000) == 36.0
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_scaled_clock_anchors_at_receipt_and_again_after_misses():
+    clock = PlantClock(100.0)
+    assert clock.now_ms() is None
+    wall = time.time() - 1.0
+    clock.anchor_at(1_000_000, wall)
+    assert 1_000_000 + 99_000 < clock.now_ms() < 1_000_000 + 120_000  # 1 s wall = 100 s
+    for _ in range(PlantClock.REANCHOR_AFTER):
+        clock.missed()
+    assert clock.now_ms() is None  # the next telemetry anchors it again
+
+
+def test_secrets_one_way_only(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(json.dumps({"site": "enterprise", "policy": "rules",
+                                "broker": {"password": "x", "password_env": "HOME"}}))  # fmt: skip
+    with pytest.raises(ValueError, match="give one of password, password_env"):
+        load_config(path)
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret\n")
+    path.write_text(json.dumps({"site": "enterprise", "policy": "rules",
+                                "broker": {"password_file": str(secret)}}))  # fmt: skip
+    assert load_config(path).broker.password == "s3cret"
+    assert "s3cret" not in repr(os.environ.get("DCC_NONE"))
