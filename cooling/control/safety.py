@@ -153,6 +153,7 @@ class SafetyShield:
         self.readings = _readings_for(self.spec)
         self.critical = [n for n in self.readings if n not in ("outdoor_dry_bulb_c",)]
         self.params = pessimistic_params(self.spec, self.config.robust_fraction)
+        self.nominal = plantmod.params_from_spec(self.spec)  # for expected savings only
         self.rules = RuleController(self.spec)
         self.rules.reset(1)
         self.limit_c = self.spec.envelope.recommended_high_c - self.config.margin_k
@@ -276,9 +277,10 @@ class SafetyShield:
     def predict_facility_kw(self, candidates: np.ndarray, steps: int = 12) -> np.ndarray:
         """Facility power [kW] for each candidate (K, 5), held for ``steps`` intervals.
 
-        The same model and estimated state as :meth:`predict_inlet_max`, with today's
-        weather and load held, no side effects: the power once the plant has settled on
-        the candidate, for the savings a recommendation is expected to bring.
+        The state estimated from telemetry as for :meth:`predict_inlet_max`, but the site
+        spec's nominal plant (an expectation, where the envelope check is pessimistic), with
+        today's weather and load held, no side effects: the power once the plant has settled
+        on the candidate, for the savings a recommendation is expected to bring.
         """
         k = candidates.shape[0]
         state = plantmod.PlantState(np.repeat(self._estimated_state().data, k, axis=0))
@@ -288,7 +290,7 @@ class SafetyShield:
         dist = plantmod.Disturbances(
             np.tile([dry if math.isfinite(dry) else wet, wet, m["it_kw"].value], (k, 1))
         )
-        params = self.params.repeat(k)
+        params = self.nominal.repeat(k)  # an expectation, not a safety margin: the spec's plant
         for _ in range(steps):  # held until the plant has settled
             state, tel = plantmod.step(state, Setpoints(candidates), dist, params, check=False)
         return tel.facility_kw.copy()
