@@ -104,8 +104,9 @@ class MqttLink:
         self.will = will
         self.name = name
         self.connected = threading.Event()
-        self.stats = {"connects": 0, "connection_losses": 0, "published": 0, "dropped": 0,
-                      "refused_by_broker": 0, "publish_refused": 0}  # fmt: skip
+        self.stats = dict.fromkeys(("connects", "connection_losses", "published", "dropped",
+                                    "refused_by_broker", "publish_refused",
+                                    "subscribe_refused"), 0)  # fmt: skip
         self.last_error: str | None = None
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -178,7 +179,17 @@ class MqttLink:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
         return client
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        # mosquitto grants subscriptions outside the read ACL and filters at delivery
+        # (DEPLOYMENT.md §3); an explicit refusal is still worth saying out loud
+        refused = [str(rc) for rc in reason_codes if rc.is_failure]
+        if refused:
+            self.stats["subscribe_refused"] += len(refused)
+            self.last_error = f"broker refused a subscription: {', '.join(refused)}"
+            log.warning("%s: %s", self.name, self.last_error)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         # MQTT 5 QoS 1: a PUBACK 135 is the ACL refusing it (DEPLOYMENT.md §3)
