@@ -15,29 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.influx_server import binary, free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 HIL = ROOT / "hil" / "mosquitto"
 PASSWORDS = {"controller": "c-secret", "plant": "p-secret", "operator": "o-secret",
              "observer": "ob-secret"}  # fmt: skip
 
 
-def _binary(name: str) -> str | None:
-    for candidate in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/bin/{name}"):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Mosquitto:
     def __init__(self, tmp: Path, auth: bool = False, port: int | None = None,
                  tls: dict[str, Path] | None = None):  # fmt: skip
-        exe = _binary("mosquitto")
+        exe = binary("mosquitto")
         if exe is None:
             pytest.skip("mosquitto is not installed (bash scripts/test.sh installs it as root)")
         self.exe = exe
@@ -56,7 +45,7 @@ class Mosquitto:
             passwd = self.tmp / "passwd"
             passwd.touch()
             for user, pw in PASSWORDS.items():
-                exe = _binary("mosquitto_passwd") or "mosquitto_passwd"
+                exe = binary("mosquitto_passwd") or "mosquitto_passwd"
                 subprocess.run([exe, "-b", str(passwd), user, pw], check=True, capture_output=True)
             lines += ["allow_anonymous false", f"password_file {passwd}",
                       f"acl_file {self.tmp / 'acl'}"]  # fmt: skip
