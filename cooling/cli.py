@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", help="output folder (default agents/SITE-ALGORITHM-seedS)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    ex = sub.add_parser(
+        "export-actor", help="write the actor.pt of a policy.zip (e.g. one from dc-cooling 0.1)"
+    )
+    ex.add_argument("--policy", required=True, help="policy.zip (SAC, PPO or TD3)")
+    ex.add_argument("--out", help="actor file to write (default: actor.pt beside the policy)")
+
     ev = sub.add_parser("evaluate", help="a trained policy against the baselines")
     ev.add_argument(
         "--policy",
@@ -260,6 +266,17 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     return 0
 
 
+def _export_actor(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cooling import train
+
+    out = Path(args.out) if args.out else Path(args.policy).with_name("actor.pt")
+    train.export_actor(train.load_model(args.policy), out)
+    print(f"actor written to {out}", file=sys.stderr)
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -422,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
             return _train(args, argv)
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "export-actor":
+            return _export_actor(args)
         if args.command == "demo":
             return _demo(args)
         if args.command in ("shadow", "run"):

@@ -3,7 +3,7 @@
     cooling evaluate --policy agents/…/policy.zip --site SITE [--weeks held-out|all]
                      [--weather FILE.epw] [--workload FILE.csv] [--shield] [--json]
 
-The policy (its exported TorchScript actor, ``actor.pt`` beside the ``.zip``) and the
+The policy (its exported actor, ``actor.pt`` beside the ``.zip``) and the
 baselines (fixed, rules, oracle) each run through :func:`cooling.simulation.simulate`
 on the same weeks, weather, load and seed. Reported per controller: the keys of
 ``cooling simulate --json`` summed over the weeks; the policy's cooling saving against

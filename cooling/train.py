@@ -8,8 +8,8 @@ environment options, the step budget, the number of parallel environments and th
 seed. Training steps the batch vector environment, shows a progress bar, writes
 TensorBoard logs (when tensorboard is installed), evaluates on the held-out weeks every
 ``eval_every_steps`` and keeps the best checkpoint. It ends by writing, in the output
-folder: ``policy.zip`` (the best checkpoint), ``actor.pt`` (the deterministic actor as
-TorchScript, loadable with torch alone: ``cooling.control.policy.TorchActor``) and
+folder: ``policy.zip`` (the best checkpoint), ``actor.pt`` (the deterministic actor's
+layers as plain tensors, loadable with torch alone: ``cooling.control.policy.TorchActor``) and
 ``model_card.json`` (site, policy path, recipe, seed, steps, wall time, library
 versions, evaluation and the exact command).
 """
@@ -22,7 +22,6 @@ import platform
 import shlex
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -115,28 +114,96 @@ def load_recipe(path: str | Path, **overrides: Any) -> Recipe:
     return recipe
 
 
-class _Actor(torch.nn.Module):
-    """The deterministic actor of an SB3 policy, as a plain torch module."""
+def _actor_layers(model: Any) -> list[torch.nn.Module]:
+    """The deterministic actor of an SB3 model as its layers, input to action."""
+    from stable_baselines3 import PPO, SAC, TD3
 
-    def __init__(self, policy: Any):
-        super().__init__()
-        self.policy = policy
+    policy = model.policy
+    if isinstance(model, SAC):
+        if policy.actor.use_sde:
+            raise ValueError("actor export: SAC with use_sde is not supported")
+        extractor = policy.actor.features_extractor
+        layers = [*policy.actor.latent_pi, policy.actor.mu, torch.nn.Tanh()]
+    elif isinstance(model, TD3):
+        extractor = policy.actor.features_extractor
+        layers = list(policy.actor.mu)  # Linear/activation ... Linear, Tanh
+    elif isinstance(model, PPO):
+        if policy.use_sde or policy.squash_output:
+            raise ValueError("actor export: PPO with use_sde or squash_output is not supported")
+        extractor = policy.pi_features_extractor
+        layers = [*policy.mlp_extractor.policy_net, policy.action_net, torch.nn.Hardtanh()]
+    else:
+        raise ValueError(f"actor export: unsupported algorithm {type(model).__name__}")
+    if type(extractor).__name__ != "FlattenExtractor":
+        raise ValueError(f"actor export: unsupported features extractor {type(extractor)}")
+    return layers
 
-    def forward(self, observation: torch.Tensor) -> torch.Tensor:
-        return torch.clamp(self.policy._predict(observation, deterministic=True), -1.0, 1.0)
+
+def actor_payload(model: Any) -> dict[str, Any]:
+    """The actor as plain tensors and names (:data:`cooling.control.policy.ACTOR_FORMAT`).
+
+    Hidden layers are Linear + one activation (ReLU or Tanh); the output is squashed by
+    tanh (SAC, TD3) or clipped to [-1, 1] (PPO). Checked against SB3's own deterministic
+    prediction before it is returned, so an actor file never disagrees with its policy.
+    """
+    from cooling.control.policy import ACTOR_FORMAT, build_actor
+
+    model.policy.to("cpu").eval()
+    layers = _actor_layers(model)
+    weights, biases, activations = [], [], []
+    for layer in layers:
+        if isinstance(layer, torch.nn.Linear):
+            weights.append(layer.weight.detach().clone())
+            biases.append(layer.bias.detach().clone())
+        elif isinstance(layer, torch.nn.ReLU | torch.nn.Tanh | torch.nn.Hardtanh):
+            activations.append(type(layer).__name__.lower())
+        else:
+            raise ValueError(f"actor export: unsupported layer {layer}")
+    hidden, output = activations[:-1], activations[-1]
+    if len(set(hidden)) > 1 or len(hidden) != len(weights) - 1:
+        raise ValueError(f"actor export: unsupported layer sequence {layers}")
+    payload = {
+        "format": ACTOR_FORMAT,
+        "observation_size": int(weights[0].shape[1]),
+        "action_size": int(weights[-1].shape[0]),
+        "hidden_activation": hidden[0] if hidden else "relu",
+        "output": "tanh" if output == "tanh" else "clip",
+        "weights": weights,
+        "biases": biases,
+    }
+    # the exported network must act exactly as SB3's deterministic policy does
+    generator = torch.Generator().manual_seed(0)
+    probe = 3.0 * torch.randn((256, payload["observation_size"]), generator=generator)
+    with torch.no_grad():
+        expected = torch.clamp(model.policy._predict(probe, deterministic=True), -1.0, 1.0)
+        got = build_actor(payload)(probe)
+    if not torch.allclose(got, expected, atol=1e-5):
+        raise ValueError("actor export: the exported network does not reproduce the policy")
+    return payload
 
 
 def export_actor(model: Any, path: Path) -> None:
-    """Save the deterministic actor as TorchScript (no SB3 or gymnasium needed to load)."""
-    policy = model.policy.to("cpu").eval()
-    n_obs = model.observation_space.shape[0]
-    example = torch.zeros((1, n_obs), dtype=torch.float32)
-    with torch.no_grad(), warnings.catch_warnings():
-        # tracing SB3's distributions warns about its argument checks; the traced actor
-        # is checked against the SB3 policy in the tests
-        warnings.simplefilter("ignore")
-        traced = torch.jit.trace(_Actor(policy), example)
-    traced.save(str(path))
+    """Save the deterministic actor (tensors only: ``torch.load(weights_only=True)``)."""
+    torch.save(actor_payload(model), str(path))
+
+
+def load_model(path: str | Path) -> Any:
+    """An SB3 ``policy.zip`` of any supported algorithm (the model card's, else each tried)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: policy not found")
+    card = path.with_name("model_card.json")
+    names = list(ALGORITHMS)
+    if card.is_file():
+        algorithm = json.loads(card.read_text()).get("algorithm")
+        if algorithm in names:
+            names = [algorithm]
+    for name in names:
+        try:
+            return _algorithm_class(name).load(path, device="cpu")
+        except Exception:  # SB3 raises several kinds for the wrong class or a bad file
+            continue
+    raise ValueError(f"{path}: not a stable-baselines3 policy of {', '.join(names)}")
 
 
 def evaluate_policy_on_heldout(model: Any, recipe: Recipe, episodes: int) -> dict[str, float]:

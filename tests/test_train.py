@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -77,18 +78,90 @@ def test_exported_actor_matches_the_sb3_policy(trained):
         actor(np.zeros(31, dtype=np.float32))
 
 
-def test_actor_loads_with_torch_alone(trained):
+def test_actor_loads_without_stable_baselines3_or_gymnasium(trained):
     out, _ = trained
     code = (
-        "import sys, torch; m = torch.jit.load(sys.argv[1]); "
-        "a = m(torch.zeros(1, 26)); "
+        "import sys, numpy as np; from cooling.control.policy import TorchActor; "
+        "a = TorchActor(sys.argv[1])(np.zeros((1, 26), dtype=np.float32)); "
         "bad = [k for k in ('stable_baselines3', 'gymnasium') if k in sys.modules]; "
-        "print(tuple(a.shape), bad)"
+        "print(a.shape, bad)"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(out / "actor.pt")],
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code,
+                           str(out / "actor.pt")], capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "(1, 4) []"
+
+
+@pytest.mark.parametrize("algorithm", ["SAC", "PPO", "TD3"])
+def test_every_algorithm_exports_an_actor_that_acts_as_its_policy(tmp_path, algorithm):
+    import torch
+
+    from cooling.control.policy import ACTOR_FORMAT
+    from cooling.env import CoolingEnv
+
+    env = CoolingEnv("highdensity")
+    model = train._algorithm_class(algorithm)(
+        "MlpPolicy", env, seed=5, device="cpu", policy_kwargs={"net_arch": [32, 16]}
+    )
+    train.export_actor(model, tmp_path / "actor.pt")
+    payload = torch.load(tmp_path / "actor.pt", weights_only=True)  # tensors and names only
+    assert payload["format"] == ACTOR_FORMAT
+    assert [tuple(w.shape) for w in payload["weights"]] == [(32, 27), (16, 32), (5, 16)]
+    actor = TorchActor(tmp_path / "actor.pt")
+    assert actor.observation_size == 27
+    obs, _ = env.reset(seed=1)
+    for _ in range(20):
+        expected, _ = model.predict(obs, deterministic=True)
+        got = actor(obs)[0]
+        np.testing.assert_allclose(got, np.clip(expected, -1, 1), atol=1e-5)
+        obs, *_ = env.step(env.action_space.sample())
+
+
+def test_export_actor_command_rewrites_the_actor_of_a_policy(tmp_path, trained):
+    out, _ = trained
+    target = tmp_path / "again.pt"
+    done = subprocess.run(
+        [sys.executable, "-m", "cooling.cli", "export-actor", "--policy", str(out / "policy.zip"),
+         "--out", str(target)], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    obs = np.random.default_rng(2).normal(0, 2, (64, 26)).astype(np.float32)
+    np.testing.assert_array_equal(TorchActor(target)(obs), TorchActor(out / "actor.pt")(obs))
+    done = subprocess.run(
+        [sys.executable, "-m", "cooling.cli", "export-actor", "--policy", str(out / "actor.pt")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "not a stable-baselines3 policy of PPO" in done.stderr
+
+
+def test_a_torchscript_actor_from_release_0_1_still_loads(tmp_path):
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2),
+                              torch.nn.Tanh())  # fmt: skip
+    obs = np.random.default_rng(0).normal(0, 2, (16, 4)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(net, torch.zeros(1, 4)).save(str(tmp_path / "actor.pt"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        got = TorchActor(tmp_path / "actor.pt")(obs)
+    with torch.no_grad():
+        np.testing.assert_allclose(got, net(torch.from_numpy(obs)).numpy(), atol=1e-6)
+
+
+def test_an_actor_file_that_would_run_code_is_refused(tmp_path):
+    import torch
+
+    # a whole pickled module (code, not tensors): weights-only loading refuses it
+    net = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    torch.save(net, tmp_path / "pickled.pt")
+    with pytest.raises(PolicyError, match="not an exported actor"):
+        TorchActor(tmp_path / "pickled.pt")
+    torch.save({"format": "something-else", "weights": []}, tmp_path / "other.pt")
+    with pytest.raises(PolicyError, match="format: 'something-else'"):
+        TorchActor(tmp_path / "other.pt")
 
 
 def test_same_recipe_and_seed_same_policy_figures(tmp_path, trained):
@@ -118,7 +191,7 @@ def test_missing_policy_file_is_a_clear_error(tmp_path):
         TorchActor(tmp_path / "nope.pt")
     bad = tmp_path / "bad.pt"
     bad.write_text("not a model")
-    with pytest.raises(PolicyError, match="not a TorchScript policy"):
+    with pytest.raises(PolicyError, match="not an exported actor"):
         TorchActor(bad)
 
 

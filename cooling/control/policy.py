@@ -1,15 +1,21 @@
 """Trained policies for deployment: loaded with torch alone.
 
-A policy trained by :mod:`cooling.train` ships as ``actor.pt``, its deterministic actor
-exported as TorchScript: observations (float32, the environment's features) in, actions
-in [-1, 1] out. :class:`TorchActor` loads and runs it without stable-baselines3 or
-gymnasium, so a deployed controller needs neither.
+A policy trained by :mod:`cooling.train` ships as ``actor.pt``, its deterministic actor:
+observations (float32, the environment's features) in, actions in [-1, 1] out. The file
+holds tensors and names only (:data:`ACTOR_FORMAT`), read with
+``torch.load(weights_only=True)``, so loading a policy cannot run code from the file.
+:class:`TorchActor` rebuilds and runs the network with torch alone, without
+stable-baselines3 or gymnasium, so a deployed controller needs neither. Actors exported
+as TorchScript by dc-cooling 0.1 still load.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,13 +27,72 @@ from cooling.plant.workload import load_utilisation
 from cooling.setpoints import SetpointMap
 from cooling.spec import SiteSpec
 
+#: The ``format`` entry of an exported actor: a multilayer perceptron given as
+#: ``weights``/``biases`` (one per Linear layer, input first), ``hidden_activation``
+#: (``relu`` or ``tanh``) and ``output`` (``tanh`` squashing or ``clip`` to [-1, 1]).
+ACTOR_FORMAT = "dc-cooling/mlp-actor/1"
+_ACTIVATIONS = ("relu", "tanh")
+_OUTPUTS = ("tanh", "clip")
+
 
 class PolicyError(ValueError):
     """A policy file is missing, unreadable or does not fit the site."""
 
 
+def build_actor(payload: dict) -> Any:
+    """The torch module of an exported actor payload (see :data:`ACTOR_FORMAT`)."""
+    import torch
+
+    if not isinstance(payload, dict) or payload.get("format") != ACTOR_FORMAT:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise ValueError(f"not a {ACTOR_FORMAT} actor (format: {found!r})")
+    hidden, output = payload.get("hidden_activation"), payload.get("output")
+    if hidden not in _ACTIVATIONS or output not in _OUTPUTS:
+        raise ValueError(
+            f"hidden_activation must be one of {_ACTIVATIONS} (got {hidden!r}) and output "
+            f"one of {_OUTPUTS} (got {output!r})"
+        )
+    weights, biases = payload.get("weights"), payload.get("biases")
+    if (
+        not weights
+        or not isinstance(weights, list)
+        or not isinstance(biases, list)
+        or len(weights) != len(biases)
+    ):
+        raise ValueError("weights and biases must be lists of equal, non-zero length")
+    layers: list[Any] = []
+    for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        if w.ndim != 2 or b.shape != (w.shape[0],) or (k and w.shape[1] != weights[k - 1].shape[0]):
+            raise ValueError(f"layer {k}: weight {tuple(w.shape)} and bias {tuple(b.shape)} "
+                             "do not chain")  # fmt: skip
+        linear = torch.nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(w)
+            linear.bias.copy_(b)
+        layers.append(linear)
+        if k < len(weights) - 1:
+            layers.append(torch.nn.ReLU() if hidden == "relu" else torch.nn.Tanh())
+    layers.append(torch.nn.Tanh() if output == "tanh" else torch.nn.Hardtanh(-1.0, 1.0))
+    return torch.nn.Sequential(*layers).eval()
+
+
+def _load_actor(path: Path) -> Any:
+    """The actor module of ``path``: an :data:`ACTOR_FORMAT` file, or legacy TorchScript."""
+    import torch
+
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            legacy = any("/code/" in name for name in archive.namelist())
+        if legacy:  # TorchScript, as dc-cooling 0.1 exported it
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return torch.jit.load(str(path), map_location="cpu").eval()
+    payload = torch.load(str(path), map_location="cpu", weights_only=True)
+    return build_actor(payload)
+
+
 class TorchActor:
-    """A TorchScript actor: ``actor(observations (N, O)) -> actions (N, A)`` in [-1, 1]."""
+    """An exported actor: ``actor(observations (N, O)) -> actions (N, A)`` in [-1, 1]."""
 
     def __init__(self, path: str | Path, observation_size: int | None = None):
         import torch
@@ -36,10 +101,13 @@ class TorchActor:
         if not path.is_file():
             raise PolicyError(f"{path}: policy file not found")
         try:
-            self.module = torch.jit.load(str(path), map_location="cpu").eval()
+            self.module = _load_actor(path)
         except Exception as exc:  # torch raises several kinds for a bad file
-            raise PolicyError(f"{path}: not a TorchScript policy ({exc})") from None
+            raise PolicyError(f"{path}: not an exported actor ({exc})") from None
         self.path = path
+        first = next(iter(self.module.children()), None)
+        if observation_size is None and isinstance(first, torch.nn.Linear):
+            observation_size = first.in_features
         self.observation_size = observation_size
         self._torch = torch
 
