@@ -43,6 +43,7 @@ from cooling.io.influx import InfluxConfig, InfluxSink, encode, ensure_database
 from cooling.io.mqtt import BrokerConfig, MqttLink, Will
 from cooling.plant import plant as plantmod
 from cooling.plant.carbon import intensity_at, load_carbon
+from cooling.plant.weather import UTC_OFFSET_RANGE_H, load_weather
 from cooling.setpoints import NAMES, site_names
 from cooling.spec import SiteSpec, load_site, read_yaml
 
@@ -68,6 +69,7 @@ class ControllerConfig:
     fallback: str = "rules"  # "rules" or "none"
     instance: str = "controller-1"
     policy_timeout_s: float = 2.0
+    utc_offset_h: float | None = None  # the site's standard time − UTC; None: its weather file's
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.heartbeat_wall_s <= 300:
@@ -82,6 +84,14 @@ class ControllerConfig:
             )
         if self.command_ttl_s < 0 or self.stale_after_s < 0:
             raise ConfigError("controller.command_ttl_s and stale_after_s must be >= 0")
+        lo, hi = UTC_OFFSET_RANGE_H
+        if self.utc_offset_h is not None and not (
+            isinstance(self.utc_offset_h, int | float) and lo <= self.utc_offset_h <= hi
+        ):
+            raise ConfigError(
+                f"controller.utc_offset_h must be a number of hours in {lo:g}..{hi:g}, the "
+                f"site's local standard time minus UTC, e.g. -5 (got {self.utc_offset_h!r})"
+            )
 
 
 @dataclass(frozen=True)
@@ -188,11 +198,25 @@ def readings_of(spec: SiteSpec) -> frozenset[str]:
     return frozenset(names)
 
 
-def hour_of_year(ts_ms: float) -> float:
-    """Hour of the (UTC) year of an epoch-ms timestamp, as the site traces index it."""
-    year = time.gmtime(ts_ms / 1000.0).tm_year
+def hour_of_year(ts_ms: float, utc_offset_h: float = 0.0) -> float:
+    """Hour of the year of an epoch-ms (UTC) timestamp in the site's local standard time
+    (UTC + ``utc_offset_h``, no daylight saving), as the site's traces index their rows."""
+    local_s = ts_ms / 1000.0 + utc_offset_h * 3600.0
+    year = time.gmtime(local_s).tm_year
     jan1 = calendar.timegm((year, 1, 1, 0, 0, 0))
-    return ((ts_ms / 1000.0 - jan1) / 3600.0) % HOURS_PER_YEAR
+    return ((local_s - jan1) / 3600.0) % HOURS_PER_YEAR
+
+
+def site_utc_offset_h(spec: SiteSpec) -> float:
+    """The site's local standard time − UTC [h], from its weather file."""
+    offset = load_weather(spec.path(spec.weather)).utc_offset_h
+    if offset is None:
+        raise ConfigError(
+            f"site {spec.name}: its weather file {spec.weather} does not give its UTC offset "
+            "(an EPW LOCATION line or a '# utc_offset_h: -5' comment); set "
+            "controller.utc_offset_h"
+        )
+    return offset
 
 
 class PlantClock:
@@ -288,6 +312,9 @@ class Controller:
         self.records: deque[tuple[int, StepRecord, dict]] = deque(maxlen=10_000)
         self._pue_window: deque[tuple[int, float, float]] = deque()
         self.carbon = load_carbon(self.spec.path(self.spec.carbon))
+        self.utc_offset_h = (
+            cc.utc_offset_h if cc.utc_offset_h is not None else site_utc_offset_h(self.spec)
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._was_connected = False
@@ -544,7 +571,7 @@ class Controller:
         reading = dict(t.values)
         for name in list(t.values):
             reading[f"{name}_ts"] = t.ts / 1000.0
-        self._hours[:] = hour_of_year(t.ts)
+        self._hours[:] = hour_of_year(t.ts, self.utc_offset_h)
         record = self.runtime.step(reading, ts=now / 1000.0)
         self.counters["steps"] += 1
         cmd_id = ""
@@ -645,7 +672,8 @@ class Controller:
         for sub, name in subsystems.items():
             if name in v:
                 lines.append(encode("power", {"site": site, "subsystem": sub}, {"kw": v[name]}, ts))
-        start = hour_of_year(ts - self.interval_s * 1000)  # the interval the readings cover
+        # the interval the readings cover
+        start = hour_of_year(ts - self.interval_s * 1000, self.utc_offset_h)
         intensity = float(intensity_at(self.carbon, np.array([start]))[0])
         lines.append(encode("plant", {"site": site}, {
             "water_l": v.get("water_l", math.nan),

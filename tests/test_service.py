@@ -69,6 +69,33 @@ def test_hour_of_year_does_not_depend_on_the_machines_time_zone(tz, monkeypatch)
         time.tzset()
 
 
+def test_hour_of_year_is_the_sites_local_standard_time():
+    # the traces' rows are local standard time: 05:00 UTC on 1 January is Atlanta's hour 0
+    jan1_utc = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+    assert hour_of_year(jan1_utc + 5 * 3_600_000, -5.0) == 0.0
+    assert hour_of_year(jan1_utc, -5.0) == 8760 - 5  # still 31 December there
+    assert hour_of_year(jan1_utc, 5.5) == 5.5
+
+
+def test_virtual_plant_and_controller_read_the_same_hour_of_the_traces():
+    from cooling.hil.virtual_plant import VirtualPlant
+    from cooling.service import site_utc_offset_h
+    from cooling.spec import load_site
+
+    for site in ("enterprise", "highdensity"):
+        spec = load_site(site)
+        plant = VirtualPlant(spec, BrokerConfig(port=1), speed=100.0, days=0.1, start_day=112)
+        offset = site_utc_offset_h(spec)
+        assert offset in (-5.0, -7.0)
+        assert hour_of_year(plant.t0_ms, offset) == pytest.approx(112 * 24.0)
+        c = make()
+        assert c.utc_offset_h == -5.0  # enterprise's weather file (Atlanta)
+    assert make(utc_offset_h=1.0).utc_offset_h == 1.0
+    for bad in (15, "five", -13):
+        with pytest.raises(ValueError, match=r"utc_offset_h must be .* in -12\.\.14"):
+            ControllerConfig(utc_offset_h=bad)
+
+
 def test_scaled_clock_anchors_at_receipt_and_again_after_misses():
     clock = PlantClock(100.0)
     assert clock.now_ms() is None

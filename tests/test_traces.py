@@ -77,6 +77,30 @@ def test_reduced_csv_with_a_gap_is_rejected(tmp_path):
         wx.read_reduced(path)
 
 
+def test_weather_files_give_the_sites_utc_offset(tmp_path):
+    # the shipped sites: Atlanta (enterprise) −5, Chicago (hyperscale) −6, Phoenix −7,
+    # as their EPW LOCATION lines say
+    offsets = {n: wx.load_weather(load_site(n).path(load_site(n).weather)).utc_offset_h
+               for n in ("enterprise", "hyperscale", "highdensity")}  # fmt: skip
+    assert offsets == {"enterprise": -5.0, "hyperscale": -6.0, "highdensity": -7.0}
+    w = wx.load_weather(REDUCED)
+    path = tmp_path / "x.epw"
+    _write_epw(path, w)
+    assert wx.read_epw(path).utc_offset_h is None  # no LOCATION line
+    text = path.read_text().replace(
+        "HEADER 0", "LOCATION,Somewhere,XX,YY,SRC,0,41.9,-87.9,-6.0,201"
+    )
+    path.write_text(text)
+    assert wx.read_epw(path).utc_offset_h == -6.0
+    path.write_text(text.replace(",-6.0,", ",-31,"))
+    with pytest.raises(wx.WeatherError, match=r"x.epw:1: time zone.*-31 is outside -12..14"):
+        wx.read_epw(path)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(REDUCED.read_text().replace("# utc_offset_h: -6.0", "# utc_offset_h: minus six"))
+    with pytest.raises(wx.WeatherError, match=r"bad.csv:3: time zone .* not a number: 'minus'"):
+        wx.read_reduced(bad)
+
+
 def test_weather_interpolates_and_wraps():
     w = wx.load_weather(REDUCED)
     dry, _ = w.at_hours(np.array([10.5, 8759.5]))

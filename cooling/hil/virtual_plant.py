@@ -17,6 +17,10 @@ and plays the part of a BMS bridge for the commands it receives:
 
 ``history`` keeps, per interval, the plant's own PUE and the setpoints in force, so a
 test can compare what the controller logged with what the plant did.
+
+Its clock is the site's: day ``--start`` of the traces (local standard time, the weather
+file's UTC offset) is published as the matching UTC ``ts``, so a controller at the same
+offset reads the same hour of the traces.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from cooling.control.baselines import _limits
 from cooling.io import messages as msg
 from cooling.io.mqtt import BrokerConfig, MqttLink
 from cooling.plant import plant as plantmod
-from cooling.service import readings_of
+from cooling.service import readings_of, site_utc_offset_h
 from cooling.setpoints import NAMES, fixed_vector, site_names
 from cooling.simulation import make_traces
 from cooling.spec import SiteSpec
@@ -69,6 +73,7 @@ class VirtualPlant:
         site_id: str = "",
         prefix: str = msg.PREFIX,
         heartbeat_timeout_s: float = 15.0,
+        utc_offset_h: float | None = None,
     ):
         if not 0.01 <= speed <= 100_000:
             raise ValueError(f"speed must be in 0.01..100000 (got {speed})")
@@ -78,9 +83,12 @@ class VirtualPlant:
         self.site_id = site_id or spec.name
         self.interval_s = spec.interval_s
         self.n_steps = round(days * 86400.0 / self.interval_s)
+        # the traces' rows are the site's local standard time: its 1 January 00:00 is
+        # UTC minus the offset
+        offset_h = site_utc_offset_h(spec) if utc_offset_h is None else utc_offset_h
         wall_now = time.time()
-        year = time.gmtime(wall_now).tm_year
-        jan1_ms = calendar.timegm((year, 1, 1, 0, 0, 0)) * 1000
+        year = time.gmtime(wall_now + offset_h * 3600.0).tm_year
+        jan1_ms = int((calendar.timegm((year, 1, 1, 0, 0, 0)) - offset_h * 3600.0) * 1000)
         if start_day is None:  # real time: the plant's clock is the wall clock
             self.t0_ms = int(wall_now * 1000)
             start_hour = (self.t0_ms - jan1_ms) / 3.6e6

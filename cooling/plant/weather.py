@@ -7,6 +7,11 @@ no wet-bulb column: it is computed with psychrolib's ASHRAE psychrometrics,
 seconds for a year, so the shipped sites use reduced CSVs (made by
 ``scripts/reduce_data.py``) that carry the wet-bulb already computed the same way.
 
+Rows are in the site's local standard time (EPW's convention: no daylight saving); the
+file's UTC offset (the time-zone field of the EPW ``LOCATION`` line, or a
+``# utc_offset_h: -5.0`` comment in a reduced CSV) lets a deployed controller find the
+row of a UTC timestamp.
+
 A file with a gap (a missing or repeated hour), a missing-value marker or a value out of
 physical range raises :class:`WeatherError` naming the file, the line and the column.
 """
@@ -27,6 +32,8 @@ EPW_HEADER_LINES = 8
 DRY_BULB_RANGE_C = (-70.0, 60.0)
 DEW_POINT_RANGE_C = (-90.0, 40.0)
 PRESSURE_RANGE_PA = (30_000.0, 120_000.0)
+UTC_OFFSET_RANGE_H = (-12.0, 14.0)
+_OFFSET_COMMENT = "# utc_offset_h:"
 #: A non-leap calendar: (month, day, hour 1-24) of each of the 8760 rows.
 _CALENDAR = [
     ((t := dt.datetime(2021, 1, 1) + dt.timedelta(hours=h)).month, t.day, t.hour + 1)
@@ -47,6 +54,7 @@ class Weather:
     dew_point_c: np.ndarray
     pressure_pa: np.ndarray
     wet_bulb_c: np.ndarray
+    utc_offset_h: float | None = None  # local standard time − UTC [h], where the file says
 
     def at_hours(self, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Dry- and wet-bulb [°C] at fractional hours of the year (linear, wraps at year end)."""
@@ -101,6 +109,12 @@ def _float(path: Path, line: int, column: str, text: str) -> float:
         raise WeatherError(f"{path}:{line}: {column} is not a number: {text!r}") from None
 
 
+def _utc_offset(path: Path, line: int, text: str) -> float:
+    offset = _float(path, line, "time zone (UTC offset, h)", text)
+    _check_value(path, line, "time zone (UTC offset, h)", offset, *UTC_OFFSET_RANGE_H)
+    return offset
+
+
 def read_epw(path: str | Path) -> Weather:
     """Read an EnergyPlus EPW file, validating it, and compute the wet-bulb."""
     path = Path(path)
@@ -108,8 +122,11 @@ def read_epw(path: str | Path) -> Weather:
     tdp = np.empty(HOURS)
     pres = np.empty(HOURS)
     n = 0
+    offset = None
     with path.open(newline="", encoding="latin-1") as f:
         for line_no, row in enumerate(csv.reader(f), start=1):
+            if line_no == 1 and row and row[0].upper() == "LOCATION" and len(row) > 8:
+                offset = _utc_offset(path, line_no, row[8])
             if line_no <= EPW_HEADER_LINES or not row:
                 continue
             if len(row) < 10:
@@ -125,7 +142,7 @@ def read_epw(path: str | Path) -> Weather:
             n += 1
     if n != HOURS:
         raise WeatherError(f"{path}: {n} hourly rows, a typical year has {HOURS}")
-    return Weather(str(path), tdb, tdp, pres, wet_bulb_c(tdb, tdp, pres))
+    return Weather(str(path), tdb, tdp, pres, wet_bulb_c(tdb, tdp, pres), offset)
 
 
 REDUCED_COLUMNS = ("month", "day", "hour", "dry_bulb_c", "dew_point_c", "pressure_pa", "wet_bulb_c")
@@ -136,27 +153,34 @@ def read_reduced(path: str | Path) -> Weather:
     path = Path(path)
     cols: dict[str, list[float]] = {c: [] for c in REDUCED_COLUMNS[3:]}
     n = 0
+    offset = None
     with path.open(newline="") as f:
-        lines = (ln for ln in f if not ln.startswith("#"))
-        reader = csv.DictReader(lines)
-        if reader.fieldnames is None or tuple(reader.fieldnames) != REDUCED_COLUMNS:
-            raise WeatherError(f"{path}: header must be {','.join(REDUCED_COLUMNS)}")
-        for row in reader:
-            line_no = reader.line_num
-            month, day, hour = (int(_float(path, line_no, k, row[k])) for k in REDUCED_COLUMNS[:3])
-            _check_row(path, line_no, month, day, hour, n)
-            for c in cols:
-                cols[c].append(_float(path, line_no, c, row[c]))
-            _check_value(path, line_no, "dry_bulb_c", cols["dry_bulb_c"][-1], *DRY_BULB_RANGE_C)
-            _check_value(path, line_no, "wet_bulb_c", cols["wet_bulb_c"][-1], *DEW_POINT_RANGE_C)
-            _check_value(path, line_no, "pressure_pa", cols["pressure_pa"][-1], *PRESSURE_RANGE_PA)
-            n += 1
+        text = f.read().splitlines(keepends=True)
+    comments = [(k, ln) for k, ln in enumerate(text, start=1) if ln.startswith("#")]
+    lines = (ln for ln in text if not ln.startswith("#"))
+    reader = csv.DictReader(lines)
+    if reader.fieldnames is None or tuple(reader.fieldnames) != REDUCED_COLUMNS:
+        raise WeatherError(f"{path}: header must be {','.join(REDUCED_COLUMNS)}")
+    for row in reader:
+        line_no = reader.line_num
+        month, day, hour = (int(_float(path, line_no, k, row[k])) for k in REDUCED_COLUMNS[:3])
+        _check_row(path, line_no, month, day, hour, n)
+        for c in cols:
+            cols[c].append(_float(path, line_no, c, row[c]))
+        _check_value(path, line_no, "dry_bulb_c", cols["dry_bulb_c"][-1], *DRY_BULB_RANGE_C)
+        _check_value(path, line_no, "wet_bulb_c", cols["wet_bulb_c"][-1], *DEW_POINT_RANGE_C)
+        _check_value(path, line_no, "pressure_pa", cols["pressure_pa"][-1], *PRESSURE_RANGE_PA)
+        n += 1
     if n != HOURS:
         raise WeatherError(f"{path}: {n} hourly rows, a typical year has {HOURS}")
     arrays = {c: np.array(v) for c, v in cols.items()}
     if np.any(arrays["wet_bulb_c"] > arrays["dry_bulb_c"] + 1e-6):
         raise WeatherError(f"{path}: wet-bulb above dry-bulb in some rows")
-    return Weather(str(path), **arrays)
+    for k, comment in comments:
+        if comment.startswith(_OFFSET_COMMENT):
+            value = comment[len(_OFFSET_COMMENT) :].split()
+            offset = _utc_offset(path, k, value[0] if value else "")
+    return Weather(str(path), **arrays, utc_offset_h=offset)
 
 
 @lru_cache(maxsize=16)
