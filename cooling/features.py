@@ -26,14 +26,29 @@ def interp_hourly(values: np.ndarray, hour: float) -> float:
     h = hour % HOURS_PER_YEAR
     i0 = int(h)
     frac = h - i0
-    return values[i0] * (1.0 - frac) + values[(i0 + 1) % HOURS_PER_YEAR] * frac
+    value: float = values[i0] * (1.0 - frac) + values[(i0 + 1) % HOURS_PER_YEAR] * frac
+    return value
 
 
 @jit
 def observation_kernel(
-    tel, hours, dry_bulb, wet_bulb, util, idle, setpoints, exposed, lo, hi, zones, capacity,
-    chillers, forecast_hours, sensed_noise, out,
-):  # fmt: skip
+    tel: np.ndarray,
+    hours: np.ndarray,
+    dry_bulb: np.ndarray,
+    wet_bulb: np.ndarray,
+    util: np.ndarray,
+    idle: float,
+    setpoints: np.ndarray,
+    exposed: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    zones: int,
+    capacity: float,
+    chillers: float,
+    forecast_hours: np.ndarray,
+    sensed_noise: np.ndarray,
+    out: np.ndarray,
+) -> None:
     for i in range(tel.shape[0]):
         h = hours[i]
         k = 0

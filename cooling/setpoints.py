@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from cooling.spec import SiteSpec
 
@@ -58,8 +59,8 @@ class SetpointMap:
     """The site's exposed setpoints and the [-1, 1] ↔ engineering mapping, precomputed."""
 
     names: tuple[str, ...]
-    lo: np.ndarray
-    hi: np.ndarray
+    lo: NDArray[np.float64]
+    hi: NDArray[np.float64]
     index: np.ndarray  # position of each exposed setpoint in the plant's full vector
 
     @classmethod

@@ -34,114 +34,122 @@ class SpecError(ValueError):
     """A site spec (or a trace it names) is invalid; the message says where and why."""
 
 
-def rng(lo: float, hi: float, *, strict_lo: bool = False) -> Any:
-    """A float constrained to [lo, hi] (or (lo, hi])."""
-    return Annotated[float, Gt(lo) if strict_lo else Ge(lo), Le(hi)]
-
-
-def irng(lo: int, hi: int) -> Any:
-    """An int constrained to [lo, hi]."""
-    return Annotated[int, Ge(lo), Le(hi)]
-
-
 @dataclass(config=_CONFIG)
 class ServerData:
     """Server population: idle power, fans and leakage (PHYSICS.md §4)."""
 
-    idle_fraction: rng(0.1, 0.9) = 0.45  # P_idle/P_max [Barroso & Hölzle 2007: 0.3-0.6]
-    fan_power_fraction: rng(0.0, 0.3) = 0.08  # P_fan,max/P_max (5-15 %)
-    fan_min_speed: rng(0.1, 0.6) = 0.3  # s_min (0.2-0.3)
-    fan_knee_c: rng(18.0, 35.0) = 25.0  # inlet where fans start to ramp (24-27 °C)
-    fan_full_speed_c: rng(25.0, 50.0) = 35.0  # inlet at full fan speed
-    leakage_per_k: rng(0.0, 0.01) = 0.0015  # relative compute power per K (0.1-0.3 %/K)
-    leakage_ref_c: rng(10.0, 30.0) = 20.0
-    delta_t_k: rng(5.0, 30.0) = 12.0  # air ΔT across servers at rated power, min fan speed
+    # P_idle/P_max [Barroso & Hölzle 2007: 0.3-0.6]
+    idle_fraction: Annotated[float, Ge(0.1), Le(0.9)] = 0.45
+    fan_power_fraction: Annotated[float, Ge(0.0), Le(0.3)] = 0.08  # P_fan,max/P_max (5-15 %)
+    fan_min_speed: Annotated[float, Ge(0.1), Le(0.6)] = 0.3  # s_min (0.2-0.3)
+    # inlet where fans start to ramp (24-27 °C)
+    fan_knee_c: Annotated[float, Ge(18.0), Le(35.0)] = 25.0
+    fan_full_speed_c: Annotated[float, Ge(25.0), Le(50.0)] = 35.0  # inlet at full fan speed
+    # relative compute power per K (0.1-0.3 %/K)
+    leakage_per_k: Annotated[float, Ge(0.0), Le(0.01)] = 0.0015
+    leakage_ref_c: Annotated[float, Ge(10.0), Le(30.0)] = 20.0
+    # air ΔT across servers at rated power, min fan speed
+    delta_t_k: Annotated[float, Ge(5.0), Le(30.0)] = 12.0
 
 
 @dataclass(config=_CONFIG)
 class ITData:
-    capacity_kw: rng(1.0, 500_000.0, strict_lo=True)
+    capacity_kw: Annotated[float, Gt(1.0), Le(500_000.0)]
     workload: str  # CSV with hourly utilisation (0-1) in column `cpu_load`
-    noise_sigma: rng(0.0, 0.2) = 0.02  # AR(1) utilisation noise per 5 min (PHYSICS.md §10)
-    noise_phi: rng(0.0, 0.999) = 0.95
+    # AR(1) utilisation noise per 5 min (PHYSICS.md §10)
+    noise_sigma: Annotated[float, Ge(0.0), Le(0.2)] = 0.02
+    noise_phi: Annotated[float, Ge(0.0), Le(0.999)] = 0.95
     servers: ServerData = Field(default_factory=ServerData)
 
 
 @dataclass(config=_CONFIG)
 class ZoneData:
     name: str
-    it_share: rng(0.0, 1.0, strict_lo=True)  # share of the site's IT capacity
-    recirculation: rng(0.0, 0.5)  # r, mean (0-0.05 contained, 0.1-0.3 open aisles)
-    hottest_rack_recirculation: rng(0.0, 0.6)  # r of the worst rack in the zone
-    racks: irng(1, 100_000)
-    rack_heat_capacity_kj_k: rng(10.0, 5000.0)  # C per rack, incl. hot-aisle air (300-500)
+    it_share: Annotated[float, Gt(0.0), Le(1.0)]  # share of the site's IT capacity
+    # r, mean (0-0.05 contained, 0.1-0.3 open aisles)
+    recirculation: Annotated[float, Ge(0.0), Le(0.5)]
+    # r of the worst rack in the zone
+    hottest_rack_recirculation: Annotated[float, Ge(0.0), Le(0.6)]
+    racks: Annotated[int, Ge(1), Le(100_000)]
+    # C per rack, incl. hot-aisle air (300-500)
+    rack_heat_capacity_kj_k: Annotated[float, Ge(10.0), Le(5000.0)]
 
 
 @dataclass(config=_CONFIG)
 class ChillerData:
-    count: irng(1, 40)
-    capacity_kw: rng(10.0, 20_000.0)  # Q_ref of one chiller at the curve's reference point
+    count: Annotated[int, Ge(1), Le(40)]
+    # Q_ref of one chiller at the curve's reference point
+    capacity_kw: Annotated[float, Ge(10.0), Le(20_000.0)]
     curve: str  # a key of cooling.plant.chiller.CURVES
-    cop_ref: rng(2.0, 12.0) | None = None  # overrides the curve's reference COP
-    min_ecwt_c: rng(5.0, 25.0) = 13.0  # lowest entering condenser water (PHYSICS.md §5)
-    stage_up_plr: rng(0.5, 1.0) = 0.9
-    stage_down_plr: rng(0.2, 0.95) = 0.7
-    stage_wait_s: rng(0.0, 7200.0) = 600.0  # anti-short-cycle wait between stage changes
+    # overrides the curve's reference COP
+    cop_ref: Annotated[float, Ge(2.0), Le(12.0)] | None = None
+    # lowest entering condenser water (PHYSICS.md §5)
+    min_ecwt_c: Annotated[float, Ge(5.0), Le(25.0)] = 13.0
+    stage_up_plr: Annotated[float, Ge(0.5), Le(1.0)] = 0.9
+    stage_down_plr: Annotated[float, Ge(0.2), Le(0.95)] = 0.7
+    # anti-short-cycle wait between stage changes
+    stage_wait_s: Annotated[float, Ge(0.0), Le(7200.0)] = 600.0
 
 
 @dataclass(config=_CONFIG)
 class LoopData:
-    design_delta_t_k: rng(2.0, 15.0)  # design ΔT (CHW: supply-return; CW: tower range)
-    volume_m3: rng(0.1, 10_000.0)  # water in the loop (thermal mass)
-    pump_head_m: rng(3.0, 80.0)  # design head (CHW 20-30 m, CW 15-25 m)
-    pump_efficiency: rng(0.3, 0.95)  # wire-to-water η_pump·η_motor·η_VFD
-    pump_min_speed: rng(0.1, 1.0) = 0.3
+    # design ΔT (CHW: supply-return; CW: tower range)
+    design_delta_t_k: Annotated[float, Ge(2.0), Le(15.0)]
+    volume_m3: Annotated[float, Ge(0.1), Le(10_000.0)]  # water in the loop (thermal mass)
+    pump_head_m: Annotated[float, Ge(3.0), Le(80.0)]  # design head (CHW 20-30 m, CW 15-25 m)
+    pump_efficiency: Annotated[float, Ge(0.3), Le(0.95)]  # wire-to-water η_pump·η_motor·η_VFD
+    pump_min_speed: Annotated[float, Ge(0.1), Le(1.0)] = 0.3
 
 
 @dataclass(config=_CONFIG)
 class TowerData:
-    design_wet_bulb_c: rng(10.0, 32.0) = 25.55  # Modelica YorkCalc defaults
-    design_approach_k: rng(1.5, 10.0) = 3.89
-    fan_power_fraction: rng(0.001, 0.05) = 0.01  # fan kW per kW rejected at design (≈1.3 %)
-    fan_min_speed: rng(0.1, 0.6) = 0.3
-    evaporation_fraction: rng(0.5, 1.0) = 0.85  # latent share of the heat rejected
-    drift_fraction: rng(0.0, 0.002) = 0.00008  # of circulating flow (EnergyPlus 0.008 %)
-    cycles_of_concentration: rng(1.5, 10.0) = 3.0
+    design_wet_bulb_c: Annotated[float, Ge(10.0), Le(32.0)] = 25.55  # Modelica YorkCalc defaults
+    design_approach_k: Annotated[float, Ge(1.5), Le(10.0)] = 3.89
+    # fan kW per kW rejected at design (≈1.3 %)
+    fan_power_fraction: Annotated[float, Ge(0.001), Le(0.05)] = 0.01
+    fan_min_speed: Annotated[float, Ge(0.1), Le(0.6)] = 0.3
+    # latent share of the heat rejected
+    evaporation_fraction: Annotated[float, Ge(0.5), Le(1.0)] = 0.85
+    # of circulating flow (EnergyPlus 0.008 %)
+    drift_fraction: Annotated[float, Ge(0.0), Le(0.002)] = 0.00008
+    cycles_of_concentration: Annotated[float, Ge(1.5), Le(10.0)] = 3.0
 
 
 @dataclass(config=_CONFIG)
 class CrahData:
-    fan_sfp_kw_per_m3_s: rng(0.1, 3.0)  # specific fan power at design (0.4-1.0)
-    fan_min_speed: rng(0.1, 0.8) = 0.3
-    oversupply: rng(0.0, 1.0) = 0.1  # CRAH air beyond what the servers draw
-    coil_design_approach_k: rng(1.0, 12.0) = 4.0  # T_sa − T_chws at design (3-6 K)
-    design_chws_c: rng(4.0, 20.0) = 7.0
-    design_supply_air_c: rng(10.0, 30.0) = 18.0
+    # specific fan power at design (0.4-1.0)
+    fan_sfp_kw_per_m3_s: Annotated[float, Ge(0.1), Le(3.0)]
+    fan_min_speed: Annotated[float, Ge(0.1), Le(0.8)] = 0.3
+    oversupply: Annotated[float, Ge(0.0), Le(1.0)] = 0.1  # CRAH air beyond what the servers draw
+    # T_sa − T_chws at design (3-6 K)
+    coil_design_approach_k: Annotated[float, Ge(1.0), Le(12.0)] = 4.0
+    design_chws_c: Annotated[float, Ge(4.0), Le(20.0)] = 7.0
+    design_supply_air_c: Annotated[float, Ge(10.0), Le(30.0)] = 18.0
 
 
 @dataclass(config=_CONFIG)
 class EconomizerData:
-    hx_approach_k: rng(0.5, 6.0) = 2.0  # plate HX design approach (1-2 K)
-    enable_margin_k: rng(0.0, 10.0) = 2.0
-    disable_margin_k: rng(0.0, 10.0) = 1.0
-    hold_s: rng(0.0, 7200.0) = 1200.0
+    hx_approach_k: Annotated[float, Ge(0.5), Le(6.0)] = 2.0  # plate HX design approach (1-2 K)
+    enable_margin_k: Annotated[float, Ge(0.0), Le(10.0)] = 2.0
+    disable_margin_k: Annotated[float, Ge(0.0), Le(10.0)] = 1.0
+    hold_s: Annotated[float, Ge(0.0), Le(7200.0)] = 1200.0
 
 
 @dataclass(config=_CONFIG)
 class EnvelopeData:
     """Rack inlet limits, ASHRAE TC 9.9 (5th ed., 2021), class A1."""
 
-    recommended_low_c: rng(5.0, 30.0) = 18.0
-    recommended_high_c: rng(15.0, 35.0) = 27.0
-    allowable_low_c: rng(0.0, 30.0) = 15.0
-    allowable_high_c: rng(20.0, 45.0) = 32.0
+    recommended_low_c: Annotated[float, Ge(5.0), Le(30.0)] = 18.0
+    recommended_high_c: Annotated[float, Ge(15.0), Le(35.0)] = 27.0
+    allowable_low_c: Annotated[float, Ge(0.0), Le(30.0)] = 15.0
+    allowable_high_c: Annotated[float, Ge(20.0), Le(45.0)] = 32.0
 
 
 @dataclass(config=_CONFIG)
 class SetpointRange:
     min: float
     max: float
-    ramp_per_step: rng(0.0, 100.0, strict_lo=True)  # largest move per control interval
+    ramp_per_step: Annotated[float, Gt(0.0), Le(100.0)]  # largest move per control interval
 
 
 @dataclass(config=_CONFIG)
@@ -157,11 +165,12 @@ class SetpointRanges:
 class FixedSetpoints:
     """The legacy fixed operation of the site (the `fixed` controller)."""
 
-    chw_supply_c: rng(4.0, 25.0) = 7.0
-    supply_air_c: rng(10.0, 30.0) = 18.0
-    cw_supply_c: rng(5.0, 40.0) = 29.4  # 85 °F, the classic condenser-water setpoint
-    chw_pump_speed: rng(0.1, 1.0) = 1.0
-    economizer: rng(0.0, 1.0) = 1.0
+    chw_supply_c: Annotated[float, Ge(4.0), Le(25.0)] = 7.0
+    supply_air_c: Annotated[float, Ge(10.0), Le(30.0)] = 18.0
+    # 85 °F, the classic condenser-water setpoint
+    cw_supply_c: Annotated[float, Ge(5.0), Le(40.0)] = 29.4
+    chw_pump_speed: Annotated[float, Ge(0.1), Le(1.0)] = 1.0
+    economizer: Annotated[float, Ge(0.0), Le(1.0)] = 1.0
 
 
 @dataclass(config=_CONFIG)
@@ -178,8 +187,9 @@ class SiteSpec:
     tower: TowerData
     crah: CrahData
     setpoints: SetpointRanges
-    electrical_loss_fraction: rng(0.0, 0.3)  # UPS/PDU/transformer losses / IT (0.02-0.08)
-    interval_s: rng(10.0, 3600.0) = 300.0
+    # UPS/PDU/transformer losses / IT (0.02-0.08)
+    electrical_loss_fraction: Annotated[float, Ge(0.0), Le(0.3)]
+    interval_s: Annotated[float, Ge(10.0), Le(3600.0)] = 300.0
     economizer: EconomizerData | None = None
     envelope: EnvelopeData = Field(default_factory=EnvelopeData)
     fixed_setpoints: FixedSetpoints = Field(default_factory=FixedSetpoints)
@@ -203,7 +213,7 @@ class SiteSpec:
         )
 
 
-def _bounds(cls: Any, loc: tuple) -> str:
+def _bounds(cls: Any, loc: tuple[int | str, ...]) -> str:
     """The allowed range of the field at ``loc`` in ``cls``, as text (or '')."""
     field_type: Any = cls
     for part in loc:
@@ -220,9 +230,9 @@ def _bounds(cls: Any, loc: tuple) -> str:
             return ""
         field_type = hints[part]
         # unwrap Optional / list
-        args = [a for a in typing.get_args(field_type) if a is not type(None)]
+        members = [a for a in typing.get_args(field_type) if a is not type(None)]
         if typing.get_origin(field_type) in (typing.Union, types.UnionType):
-            field_type = args[0]
+            field_type = members[0]
     lo = hi = None
     for m in getattr(field_type, "__metadata__", ()):
         if isinstance(m, Ge | Gt):

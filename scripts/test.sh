@@ -5,7 +5,7 @@
 #
 # Installs Debian's mosquitto and influxdb with apt-get when they are missing and this
 # runs as root, creates .venv/ at the repository root, installs the package with its dev
-# extra, then runs ruff, the import-layering contracts and pytest.
+# extra, then runs ruff, the import-layering contracts, mypy and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,5 +62,7 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== import layering"
 .venv/bin/lint-imports --no-cache
+echo "== mypy (strict: plant, control, io)"
+.venv/bin/mypy
 echo "== pytest"
 exec .venv/bin/pytest "$@"

@@ -10,9 +10,11 @@ They have the controllers' interface; none of them respects ranges or ramp limit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from cooling.control.baselines import StepContext, _Base
+from cooling.control.baselines import Controller, StepContext, _Base
 from cooling.plant.plant import Setpoints, Telemetry
 from cooling.spec import SiteSpec
 
@@ -54,7 +56,7 @@ class NaNController(_Base):
         return Setpoints(np.full((len(telemetry), 5), bad))
 
 
-ADVERSARIES = {
+ADVERSARIES: dict[str, Callable[[SiteSpec], Controller]] = {
     "random": RandomController,
     "adversarial": AdversarialController,
     "nan": NaNController,

@@ -11,6 +11,7 @@ as its building-automation counterpart would.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -153,7 +154,9 @@ class PIDController(_Base):
 
     name = "pid"
 
-    def __init__(self, spec: SiteSpec, target_c: float = 25.0, kp: float = 0.5, ti_s=900.0):
+    def __init__(
+        self, spec: SiteSpec, target_c: float = 25.0, kp: float = 0.5, ti_s: float = 900.0
+    ):
         super().__init__(spec)
         self.target_c = target_c
         self.kp = kp
@@ -183,7 +186,7 @@ class PIDController(_Base):
         return self._move_towards(target)
 
 
-CONTROLLERS: dict[str, type] = {
+CONTROLLERS: dict[str, Callable[[SiteSpec], Controller]] = {
     "fixed": FixedController,
     "rules": RuleController,
     "pid": PIDController,
@@ -195,7 +198,11 @@ def make(name: str, spec: SiteSpec) -> Controller:
     from cooling.control.adversaries import ADVERSARIES
     from cooling.control.oracle import OracleController
 
-    every = {**CONTROLLERS, "oracle": OracleController, **ADVERSARIES}
+    every: dict[str, Callable[[SiteSpec], Controller]] = {
+        **CONTROLLERS,
+        "oracle": OracleController,
+        **ADVERSARIES,
+    }
     try:
         return every[name](spec)
     except KeyError:

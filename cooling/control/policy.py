@@ -39,7 +39,7 @@ class PolicyError(ValueError):
     """A policy file is missing, unreadable or does not fit the site."""
 
 
-def build_actor(payload: dict) -> Any:
+def build_actor(payload: object) -> Any:
     """The torch module of an exported actor payload (see :data:`ACTOR_FORMAT`)."""
     import torch
 
@@ -86,7 +86,8 @@ def _load_actor(path: Path) -> Any:
         if legacy:  # TorchScript, as dc-cooling 0.1 exported it
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
-                return torch.jit.load(str(path), map_location="cpu").eval()
+                # torch.jit.load has no type annotations
+                return torch.jit.load(str(path), map_location="cpu").eval()  # type: ignore[no-untyped-call]
     payload = torch.load(str(path), map_location="cpu", weights_only=True)
     return build_actor(payload)
 
@@ -122,7 +123,8 @@ class TorchActor:
             )
         with self._torch.no_grad():
             out = self.module(self._torch.from_numpy(obs))
-        return out.numpy().astype(np.float64)
+        actions: np.ndarray = out.numpy().astype(np.float64)
+        return actions
 
 
 class PolicyController:

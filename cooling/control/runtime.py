@@ -24,6 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class StepRecord:
     predicted_inlet_max_c: float
     loop_ms: float
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["reasons"] = [{"code": r.code, "message": r.message} for r in self.reasons]
         return d
@@ -158,12 +159,12 @@ class Runtime:
         if self.follow_plant_setpoints and self.mode == "active":
             sh = self.shield
             for j, name in enumerate(NAMES):
-                value = reading.get(f"{name}_set")
-                if isinstance(value, int | float) and math.isfinite(value):
+                in_force = reading.get(f"{name}_set")
+                if isinstance(in_force, int | float) and math.isfinite(in_force):
                     if name == "economizer":
-                        value = 1.0 if value >= 0.5 else 0.0
+                        in_force = 1.0 if in_force >= 0.5 else 0.0
                     # the ramp starts from what the plant runs, never from outside the limits
-                    sh.last_applied[j] = min(max(float(value), sh.lo[j]), sh.hi[j])
+                    sh.last_applied[j] = min(max(float(in_force), sh.lo[j]), sh.hi[j])
         for j, name in enumerate(NAMES):  # the setpoints in force are the shield's last
             telemetry[f"{name}_set"][:] = self.shield.last_applied[j]
 

@@ -296,7 +296,9 @@ class SafetyShield:
         return tel.facility_kw.copy()
 
     # -- the decision ------------------------------------------------------------------
-    def _no_command(self, proposed, reasons, predicted=math.nan) -> Decision:
+    def _no_command(
+        self, proposed: np.ndarray, reasons: list[Reason], predicted: float = math.nan
+    ) -> Decision:
         self.fallback_steps += 1
         self.interventions += 1
         self.last_applied = self.bms.copy()  # the plant's own setpoints hold
@@ -433,7 +435,7 @@ class SafetyShield:
         clipped[4] = econ
         step = np.clip(clipped - self.last_applied, -self.ramp, self.ramp)
         step[4] = clipped[4] - self.last_applied[4]
-        limited = self.last_applied + step
+        limited: np.ndarray = self.last_applied + step
         for j in np.flatnonzero(np.abs(limited - clipped) > 1e-9):
             reasons.append(
                 Reason(
@@ -450,7 +452,8 @@ class SafetyShield:
         target[4] = self.last_applied[4]
         step = np.clip(target - self.last_applied, -self.ramp, self.ramp)
         step[4] = 0.0
-        return self.last_applied + step
+        moved: np.ndarray = self.last_applied + step
+        return moved
 
     def _update_bias(self, measured: float | None) -> None:
         """Offset-free correction: EWMA of (measured − predicted) one-step inlet error."""

@@ -56,8 +56,10 @@ from urllib.parse import urlencode, urlsplit
 
 import numpy as np
 import urllib3
-from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client.client.influxdb_client import InfluxDBClient
+from influxdb_client.client.write.point import Point
 from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
 log = logging.getLogger("cooling.influx")
@@ -154,7 +156,7 @@ class InfluxConfig:
 def encode(
     measurement: str,
     tags: Mapping[str, str],
-    fields: Mapping[str, float | bool | str],
+    fields: Mapping[str, object],
     ts_ms: int,
 ) -> str:
     """One line of line protocol, ms precision, timestamp ``ts_ms`` [ms since the epoch].
@@ -167,9 +169,9 @@ def encode(
     'pue,site=lab\\\\ 1 pue=1 5'
     """
     point = Point(measurement)
-    for key, value in tags.items():
-        if value is not None and value != "":
-            point.tag(key, str(value))
+    for key, tag in tags.items():
+        if tag is not None and tag != "":
+            point.tag(key, str(tag))
     for key, value in fields.items():
         if isinstance(value, bool | str):
             point.field(key, value)
@@ -184,7 +186,8 @@ def encode(
                 f"field {measurement}.{key}: {type(value).__name__} is not a number, bool or str"
             )
     point.time(int(ts_ms), WritePrecision.MS)
-    return point.to_line_protocol()
+    line: str = point.to_line_protocol()
+    return line
 
 
 class Spool:
@@ -214,6 +217,7 @@ class Spool:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
         )
+        self._count: int
         (self._count,) = self._db.execute("SELECT COUNT(*) FROM points").fetchone()
 
     def append(self, lines: Iterable[str]) -> None:
@@ -334,8 +338,9 @@ def _error_text(body: bytes | str | None) -> str:
         return text.strip()
     if isinstance(data, dict):
         for key in ("error", "message"):
-            if isinstance(data.get(key), str):
-                return data[key]
+            message = data.get(key)
+            if isinstance(message, str):
+                return message
     return text.strip()
 
 
@@ -376,7 +381,11 @@ class _V2(_Transport):
     def post(self, lines: list[str]) -> tuple[int, str]:
         try:
             self.api.write(
-                bucket=self.bucket, org=self.org, record=lines, write_precision=WritePrecision.MS
+                bucket=self.bucket,
+                org=self.org,
+                record=lines,
+                # WritePrecision holds str constants, but write() is annotated with the class
+                write_precision=WritePrecision.MS,  # type: ignore[arg-type]
             )
         except ApiException as e:
             return int(e.status or 0), _error_text(e.body) or str(e.reason)

@@ -171,7 +171,7 @@ def _no_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _int(d: dict, key: str, lo: int = 0) -> int:
+def _int(d: dict[str, Any], key: str, lo: int = 0) -> int:
     x = d.get(key)
     if isinstance(x, bool) or not isinstance(x, int):
         raise MessageError("type", f"{key} must be an integer (got {_show(x)})")
@@ -180,7 +180,12 @@ def _int(d: dict, key: str, lo: int = 0) -> int:
     return x
 
 
-def _str(d: dict, key: str, allowed: tuple[str, ...] | None = None, pattern=None) -> str:
+def _str(
+    d: dict[str, Any],
+    key: str,
+    allowed: tuple[str, ...] | None = None,
+    pattern: re.Pattern[str] | None = None,
+) -> str:
     x = d.get(key)
     if not isinstance(x, str):
         raise MessageError("type", f"{key} must be a string (got {_show(x)})")
@@ -195,7 +200,7 @@ def _show(x: Any) -> str:
     return "nothing" if x is None else f"{type(x).__name__} {str(x)[:40]!r}"
 
 
-def _number(name: str, x: Any, rng: tuple[float, float] | None) -> float:
+def _number(name: str, x: object, rng: tuple[float, float] | None) -> float:
     if isinstance(x, bool) or not isinstance(x, int | float):
         raise MessageError("type", f"{name} must be a number (got {_show(x)})")
     x = float(x)
@@ -206,7 +211,7 @@ def _number(name: str, x: Any, rng: tuple[float, float] | None) -> float:
     return x
 
 
-def _timestamp(d: dict, now_ms: int, max_age_ms: int | None) -> int:
+def _timestamp(d: dict[str, Any], now_ms: int, max_age_ms: int | None) -> int:
     ts = _int(d, "ts")
     if ts > now_ms + MAX_FUTURE_MS:
         raise MessageError(

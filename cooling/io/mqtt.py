@@ -23,15 +23,17 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from select import select
+from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 log = logging.getLogger("cooling.mqtt")
 
@@ -108,7 +110,10 @@ class MqttLink:
                                     "refused_by_broker", "publish_refused",
                                     "subscribe_refused"), 0)  # fmt: skip
         self.last_error: str | None = None
-        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
+        #: (generation, topic, payload, qos, retain, expiry_s) of each publication handed over
+        self._outbox: queue.SimpleQueue[tuple[int, str, bytes, int, bool, float | None]] = (
+            queue.SimpleQueue()
+        )
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -141,7 +146,9 @@ class MqttLink:
         self._wake()
         return True
 
-    def stop(self, last: list[tuple[str, bytes, int, bool]] = (), timeout_s: float = 5.0) -> None:
+    def stop(
+        self, last: Sequence[tuple[str, bytes, int, bool]] = (), timeout_s: float = 5.0
+    ) -> None:
         """Publish ``last`` (e.g. the status marked offline), disconnect cleanly, join."""
         for topic, payload, qos, retain in last:
             self.publish(topic, payload, qos, retain)
@@ -182,7 +189,14 @@ class MqttLink:
         client.on_subscribe = self._on_subscribe
         return client
 
-    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+    def _on_subscribe(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
         # mosquitto grants subscriptions outside the read ACL and filters at delivery
         # (DEPLOYMENT.md §3); an explicit refusal is still worth saying out loud
         refused = [str(rc) for rc in reason_codes if rc.is_failure]
@@ -191,14 +205,28 @@ class MqttLink:
             self.last_error = f"broker refused a subscription: {', '.join(refused)}"
             log.warning("%s: %s", self.name, self.last_error)
 
-    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+    def _on_publish(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: Properties,
+    ) -> None:
         # MQTT 5 QoS 1: a PUBACK 135 is the ACL refusing it (DEPLOYMENT.md §3)
         if reason_code.is_failure:
             self.stats["publish_refused"] += 1
             self.last_error = f"broker refused a publication: {reason_code}"
             log.warning("%s: %s", self.name, self.last_error)
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_connect(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        flags: paho.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         if reason_code.is_failure:
             self.stats["refused_by_broker"] += 1
             self.last_error = f"broker refused the connection: {reason_code}"
@@ -216,15 +244,24 @@ class MqttLink:
             except Exception:  # a callback bug must not kill the link
                 log.exception("%s: on_connect callback failed", self.name)
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_disconnect(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        flags: paho.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         if self.connected.is_set() and not self._stop.is_set():
             self.stats["connection_losses"] += 1
             log.warning("%s: connection lost (%s)", self.name, reason_code)
         self.connected.clear()
 
-    def _on_message(self, client, userdata, message) -> None:
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         try:
-            self.on_message(message.topic, message.payload)
+            # paho types payload as bytes | bytearray (shared with outgoing messages); a
+            # received one is always bytes (decoded with struct.unpack)
+            self.on_message(message.topic, message.payload)  # type: ignore[arg-type]
         except Exception:  # never let a handler bug kill the link
             log.exception("%s: message handler failed on %s", self.name, message.topic)
 
@@ -252,7 +289,8 @@ class MqttLink:
                 continue
             props = None
             if expiry_s is not None and self.config.protocol == "5":
-                props = Properties(PacketTypes.PUBLISH)
+                # paho's Properties has no type annotations
+                props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
                 props.MessageExpiryInterval = max(1, int(expiry_s))
             info = client.publish(topic, payload, qos, retain, properties=props)
             if info.rc == paho.MQTT_ERR_SUCCESS:
@@ -269,7 +307,8 @@ class MqttLink:
             except Exception as exc:  # never let the link die: log, drop, back off, retry
                 log.exception("%s: link error", self.name)
                 self.last_error = f"link error: {type(exc).__name__}: {exc}"
-                client = self._lost(client)
+                self._lost(client)
+                client = None
         if client is not None:
             try:
                 self._drain(client)
@@ -302,11 +341,13 @@ class MqttLink:
         if client is None:
             client = self._connect()
             if client is None:
-                return self._lost(None)
+                self._lost(None)
+                return None
             self._connected_at = time.monotonic()
         sock = client.socket()
         if sock is None:  # paho closed it: connection lost or refused
-            return self._lost(None)
+            self._lost(None)
+            return None
         if self.connected.is_set() and time.monotonic() - self._connected_at > 5.0:
             self._delay = self.config.reconnect_min_s  # a connection that held: reset backoff
         try:
@@ -330,7 +371,8 @@ class MqttLink:
         if rc == paho.MQTT_ERR_SUCCESS:
             rc = client.loop_misc()
         if rc != paho.MQTT_ERR_SUCCESS or client.socket() is None:
-            return self._lost(client)
+            self._lost(client)
+            return None
         return client
 
     def _drop_outbox(self) -> None:

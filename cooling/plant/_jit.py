@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import numba
 from numba import njit
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 _HERE = Path(__file__).parent
 _SOURCES = [*sorted(_HERE.glob("*.py")), _HERE.parent / "records.py", _HERE.parent / "units.py"]
@@ -33,6 +37,16 @@ def _cache_dir() -> Path:
     return root / "dc-cooling-numba" / digest.hexdigest()[:16]
 
 
-numba.config.CACHE_DIR = str(_cache_dir())
+# numba.config sets its options from the environment at runtime: not declared statically
+numba.config.CACHE_DIR = str(_cache_dir())  # type: ignore[attr-defined]
 
-jit = njit(cache=True, error_model="numpy")
+_njit = njit(cache=True, error_model="numpy")
+
+
+def jit(func: _F) -> _F:
+    """Compile ``func`` with numba (``njit(cache=True, error_model="numpy")``).
+
+    Returns numba's dispatcher, typed as ``func`` itself: it is called with the same
+    arguments and returns the same values, so callers keep the function's signature.
+    """
+    return cast(_F, _njit(func))

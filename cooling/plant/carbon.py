@@ -24,4 +24,5 @@ def load_carbon(path: str | Path) -> np.ndarray:
 
 def intensity_at(hourly: np.ndarray, hours: np.ndarray) -> np.ndarray:
     """Carbon intensity [gCO2/kWh] at fractional hours (step-wise within the hour)."""
-    return hourly[np.floor(np.mod(hours, HOURS)).astype(np.int64)]
+    out: np.ndarray = hourly[np.floor(np.mod(hours, HOURS)).astype(np.int64)]
+    return out

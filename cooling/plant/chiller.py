@@ -83,7 +83,7 @@ def record(curve: ChillerCurve, capacity_kw: float, cop_ref: float | None = None
 @jit
 def biquadratic(rec: np.ndarray, k0: int, x: float, y: float) -> float:
     """a + b·x + c·x² + d·y + e·y² + f·x·y with coefficients ``rec[k0:k0+6]``."""
-    return (
+    value: float = (
         rec[k0]
         + rec[k0 + 1] * x
         + rec[k0 + 2] * x * x
@@ -91,6 +91,7 @@ def biquadratic(rec: np.ndarray, k0: int, x: float, y: float) -> float:
         + rec[k0 + 4] * y * y
         + rec[k0 + 5] * x * y
     )
+    return value
 
 
 @jit
@@ -127,7 +128,8 @@ def available_capacity_kw(rec: np.ndarray, chws_c: float, ecwt_c: float) -> floa
     """Available evaporator capacity Q_ref·CAPFT [kW] of one chiller."""
     ts = _clamp(chws_c, rec[CHWS_LO], rec[CHWS_HI])
     tc = _clamp(ecwt_c, rec[ECWT_LO], rec[ECWT_HI])
-    return rec[Q_REF_KW] * max(biquadratic(rec, CAPFT0, ts, tc), 0.0)
+    capacity: float = rec[Q_REF_KW] * max(biquadratic(rec, CAPFT0, ts, tc), 0.0)
+    return capacity
 
 
 @jit
@@ -167,7 +169,7 @@ def eir_ft(rec: np.ndarray, chws_c: float, ecwt_c: float) -> float:
         ts_ref = rec[REF_CHWS]
         eir *= cycle_carnot_cop(ts_ref, tc) / cycle_carnot_cop(ts_ref, ecwt_c)
     # never better than ETA_II_MAX of the cycle's Carnot COP (monotone, like the rest)
-    floor = 1.0 / (ETA_II_MAX * cycle_carnot_cop(chws_c, ecwt_c)) * rec[COP_REF]
+    floor: float = 1.0 / (ETA_II_MAX * cycle_carnot_cop(chws_c, ecwt_c)) * rec[COP_REF]
     return max(eir, floor)
 
 
@@ -175,11 +177,14 @@ def eir_ft(rec: np.ndarray, chws_c: float, ecwt_c: float) -> float:
 def eir_fplr(rec: np.ndarray, plr: float) -> float:
     """EIRFPLR [-] at the part-load ratio, with false loading below PLR_min_unload."""
     p = max(plr, rec[PLR_MIN_UNLOAD])
-    return rec[EIRFPLR0] + rec[EIRFPLR0 + 1] * p + rec[EIRFPLR0 + 2] * p * p
+    eir: float = rec[EIRFPLR0] + rec[EIRFPLR0 + 1] * p + rec[EIRFPLR0 + 2] * p * p
+    return eir
 
 
 @jit
-def operate(rec: np.ndarray, q_request_kw: float, chws_c: float, ecwt_c: float):
+def operate(
+    rec: np.ndarray, q_request_kw: float, chws_c: float, ecwt_c: float
+) -> tuple[float, float, float]:
     """One chiller asked for ``q_request_kw`` of cooling at the given temperatures.
 
     Returns ``(q_evap_kw, power_kw, plr)``: the cooling it delivers (at most
@@ -217,7 +222,7 @@ def next_stage(
     stage_up_plr: float,
     stage_down_plr: float,
     wait_s: float,
-):
+) -> tuple[float, float]:
     """Chiller staging of the plant's own controls (not an agent's action).
 
     Stage up when the load exceeds ``stage_up_plr`` of the running capacity; stage down

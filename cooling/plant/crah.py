@@ -51,7 +51,7 @@ def counterflow_ntu(effectiveness: float, cr: float) -> float:
 
 
 @jit
-def coil_effectiveness(rec: np.ndarray, air_kg_s: float, water_kg_s: float):
+def coil_effectiveness(rec: np.ndarray, air_kg_s: float, water_kg_s: float) -> tuple[float, float]:
     """``(ε, C_min [kW/K])`` of the coil at the given air and water flows."""
     if air_kg_s <= 0.0 or water_kg_s <= 0.0:
         return 0.0, 0.0
@@ -74,7 +74,7 @@ def supply_air_c(
     chws_c: float,
     water_kg_s: float,
     supply_air_set_c: float,
-):
+) -> tuple[float, float]:
     """Supply-air temperature [°C] the coil delivers, and the CRAH air flow [kg/s].
 
     ``hot_air_c`` is the mixed exhaust returning from the racks at ``hot_air_kg_s``; the

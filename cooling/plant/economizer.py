@@ -27,13 +27,14 @@ RECORD_SIZE = 7
 @jit
 def predicted_outlet_c(rec: np.ndarray, twb_c: float) -> float:
     """G36 predicted HX leaving temperature [°C] at design approaches."""
-    return twb_c + rec[TOWER_APPROACH_K] + rec[HX_APPROACH_K]
+    outlet: float = twb_c + rec[TOWER_APPROACH_K] + rec[HX_APPROACH_K]
+    return outlet
 
 
 @jit
 def next_mode(
     rec: np.ndarray, active: float, timer_s: float, command: float, chwr_c: float, twb_c: float
-):
+) -> tuple[float, float]:
     """Economizer on/off for the next sub-step: ``(active, timer_s)``."""
     if rec[FITTED] < 0.5 or command < 0.5:
         return 0.0, timer_s if active < 0.5 else 0.0
@@ -59,4 +60,5 @@ def heat_kw(
     c_min = min(chw_kg_s, cw_kg_s) * CP_WATER_KJ_KG_K
     q = rec[EFFECTIVENESS] * c_min * (chwr_c - cws_c)
     q_to_setpoint = chw_kg_s * CP_WATER_KJ_KG_K * (chwr_c - chws_set_c)
-    return max(min(q, q_to_setpoint), 0.0)
+    heat: float = max(min(q, q_to_setpoint), 0.0)
+    return heat

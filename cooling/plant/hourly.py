@@ -12,7 +12,9 @@ HOURS = 8760
 
 
 @lru_cache(maxsize=32)
-def _read(path: str, mtime: float, column: str, lo: float, hi: float, what: str, error: type):
+def _read(
+    path: str, mtime: float, column: str, lo: float, hi: float, what: str, error: type[Exception]
+) -> np.ndarray:
     p = Path(path)
     values: list[float] = []
     with p.open(newline="") as f:
@@ -49,4 +51,5 @@ def read_hourly_column(
     p = Path(path)
     if not p.is_file():
         raise error(f"{p}: file not found ({what})")
-    return _read(str(p.resolve()), p.stat().st_mtime, column, lo, hi, what, error)
+    # ``error`` is a class, so hashable: mypy misreads type[...] as not Hashable (python/mypy#11470)
+    return _read(str(p.resolve()), p.stat().st_mtime, column, lo, hi, what, error)  # type: ignore[arg-type]

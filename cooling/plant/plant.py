@@ -32,9 +32,10 @@ from __future__ import annotations
 import math
 import types
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Self
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cooling.plant import chiller, crah, economizer, pump, racks, tower
 from cooling.plant._jit import jit
@@ -209,16 +210,17 @@ class Frame:
         return self.__getattr__(name)
 
     def __len__(self) -> int:
-        return self.data.shape[0]
+        n: int = self.data.shape[0]
+        return n
 
     def row(self, i: int) -> dict[str, float]:
         return {n: float(v) for n, v in zip(self.NAMES, self.data[i], strict=True)}
 
-    def copy(self):
+    def copy(self) -> Self:
         return type(self)(self.data.copy())
 
     @classmethod
-    def from_columns(cls, n: int | None = None, **columns):
+    def from_columns(cls, n: int | None = None, **columns: ArrayLike) -> Self:
         """Build from named columns (scalars broadcast); every field must be given."""
         missing = set(cls.NAMES) - set(columns)
         unknown = set(columns) - set(cls.NAMES)
@@ -258,7 +260,8 @@ class PlantParams:
     zones: int
 
     def __len__(self) -> int:
-        return self.data.shape[0]
+        n: int = self.data.shape[0]
+        return n
 
     def repeat(self, n: int) -> PlantParams:
         """The same plant ``n`` times (for a batch)."""
@@ -405,7 +408,9 @@ def params_from_spec(spec: SiteSpec) -> PlantParams:
 
 
 @jit
-def _step_kernel(x, u, d, p, x_new, y):
+def _step_kernel(
+    x: np.ndarray, u: np.ndarray, d: np.ndarray, p: np.ndarray, x_new: np.ndarray, y: np.ndarray
+) -> None:
     n_plants = x.shape[0]
     t_out = np.empty(MAX_ZONES)
     m_z = np.empty(MAX_ZONES)
@@ -677,7 +682,7 @@ def _step_kernel(x, u, d, p, x_new, y):
 
 
 @jit
-def _initial_kernel(u, d, p, x):
+def _initial_kernel(u: np.ndarray, d: np.ndarray, p: np.ndarray, x: np.ndarray) -> None:
     for i in range(x.shape[0]):
         pi = p[i]
         g = pi[OG : OG + N_GENERAL]
@@ -787,7 +792,9 @@ def stored_heat_kj(state: PlantState, params: PlantParams) -> np.ndarray:
     x = state.data
     node_c = p[:, OG + G.chw_node_kg] * CP_WATER_KJ_KG_K
     basin_c = p[:, OG + G.cw_basin_kg] * CP_WATER_KJ_KG_K
-    total = node_c * (x[:, S.chw_supply_c] + x[:, S.chw_return_c]) + basin_c * x[:, S.cw_supply_c]
+    total: np.ndarray = (
+        node_c * (x[:, S.chw_supply_c] + x[:, S.chw_return_c]) + basin_c * x[:, S.cw_supply_c]
+    )
     for z in range(MAX_ZONES):
         heat_capacity = p[:, OZN + z * racks.ZONE_RECORD_SIZE + racks.HEAT_CAPACITY_KJ_K]
         total = total + heat_capacity * x[:, S.zone0_exhaust_c + z]

@@ -31,7 +31,9 @@ def design_power_kw(flow_kg_s: float, head_m: float, efficiency: float) -> float
     return flow_kg_s * G_M_S2 * head_m / efficiency / 1000.0
 
 
-def record(design_kw: float, min_speed: float, curve=CUBE_LAW) -> np.ndarray:
+def record(
+    design_kw: float, min_speed: float, curve: tuple[float, float, float, float] = CUBE_LAW
+) -> np.ndarray:
     """Pack a pump or fan into the flat record the batched kernel reads."""
     rec = np.empty(RECORD_SIZE)
     rec[DESIGN_KW] = design_kw
@@ -44,4 +46,7 @@ def record(design_kw: float, min_speed: float, curve=CUBE_LAW) -> np.ndarray:
 def power_kw(rec: np.ndarray, speed: float) -> float:
     """Electric power [kW] at ``speed`` (fraction of design flow, within [minimum, 1])."""
     x = min(max(speed, rec[MIN_SPEED]), 1.0)
-    return rec[DESIGN_KW] * (rec[C1] + x * (rec[C1 + 1] + x * (rec[C1 + 2] + x * rec[C1 + 3])))
+    power: float = rec[DESIGN_KW] * (
+        rec[C1] + x * (rec[C1 + 1] + x * (rec[C1 + 2] + x * rec[C1 + 3]))
+    )
+    return power

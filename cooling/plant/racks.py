@@ -45,11 +45,14 @@ def fan_speed(rec: np.ndarray, inlet_c: float) -> float:
     """Server fan speed [-]: minimum up to the knee, then linear to 1 at ``FAN_FULL_C``."""
     s_min = rec[FAN_MIN_SPEED]
     frac = (inlet_c - rec[FAN_KNEE_C]) / (rec[FAN_FULL_C] - rec[FAN_KNEE_C])
-    return s_min + (1.0 - s_min) * min(max(frac, 0.0), 1.0)
+    speed: float = s_min + (1.0 - s_min) * min(max(frac, 0.0), 1.0)
+    return speed
 
 
 @jit
-def server_power_kw(rec: np.ndarray, rated_kw: float, compute_kw: float, inlet_c: float):
+def server_power_kw(
+    rec: np.ndarray, rated_kw: float, compute_kw: float, inlet_c: float
+) -> tuple[float, float, float]:
     """``(it_kw, fan_kw, speed)``: total server power incl. fans, the fans' part, fan speed."""
     s = fan_speed(rec, inlet_c)
     fan = rec[FAN_FRACTION] * rated_kw * s * s * s
@@ -66,7 +69,7 @@ def zone_update(
     recirculation: float,
     heat_capacity_kj_k: float,
     dt_s: float,
-):
+) -> tuple[float, float]:
     """Exact update of the zone's exhaust temperature over ``dt_s``.
 
     Returns ``(exhaust_c, heat_to_air_kj)``, the heat the zone handed to the CRAH return

@@ -52,7 +52,7 @@ RECORD_SIZE = 7
 
 
 @jit
-def lg_polynomial(twb_c: float, range_k: float):
+def lg_polynomial(twb_c: float, range_k: float) -> tuple[float, float, float]:
     """Coefficients ``(a0, a1, a2)`` of the approach as a quadratic in LG at (T_wb, R)."""
     t = min(max(twb_c, TWB_RANGE_C[0]), TWB_RANGE_C[1])
     r = min(max(range_k, RANGE_RANGE_K[0]), RANGE_RANGE_K[1])
@@ -96,7 +96,9 @@ def _lg_for_approach(a0: float, a1: float, a2: float, target_a: float) -> float:
 
 
 @jit
-def operate(rec: np.ndarray, inlet_c: float, range_k: float, twb_c: float, target_out_c: float):
+def operate(
+    rec: np.ndarray, inlet_c: float, range_k: float, twb_c: float, target_out_c: float
+) -> tuple[float, float]:
     """A cell's fan speed and leaving-water temperature, the fan holding ``target_out_c``.
 
     The fan speed is the one at which YorkCalc gives the target's approach at the cell's
@@ -135,7 +137,9 @@ def fan_speed_for_outlet(
 
 
 @jit
-def outlet_c(rec: np.ndarray, inlet_c: float, range_k: float, twb_c: float, fan_speed: float):
+def outlet_c(
+    rec: np.ndarray, inlet_c: float, range_k: float, twb_c: float, fan_speed: float
+) -> float:
     """Leaving-water temperature [°C] of a cell at design water flow and ``fan_speed``."""
     a = approach_k(twb_c, range_k, rec[LG_DESIGN] / max(fan_speed, 1e-3))
     r = min(max(range_k, RANGE_RANGE_K[0]), RANGE_RANGE_K[1])
@@ -147,11 +151,14 @@ def outlet_c(rec: np.ndarray, inlet_c: float, range_k: float, twb_c: float, fan_
 def fan_power_kw(rec: np.ndarray, fan_speed: float, cells: float) -> float:
     """Fan power [kW] of ``cells`` running cells at speed ``fan_speed`` (cube law)."""
     y = max(fan_speed, rec[FAN_MIN_SPEED])
-    return cells * rec[FAN_KW_DESIGN] * y * y * y
+    power: float = cells * rec[FAN_KW_DESIGN] * y * y * y
+    return power
 
 
 @jit
-def water_use_kg_s(rec: np.ndarray, q_reject_kw: float, fan_speed: float, cells: float):
+def water_use_kg_s(
+    rec: np.ndarray, q_reject_kw: float, fan_speed: float, cells: float
+) -> tuple[float, float, float]:
     """Make-up water of running cells [kg/s]: ``(evaporation, drift, blowdown)``."""
     if cells <= 0.0:
         return 0.0, 0.0, 0.0

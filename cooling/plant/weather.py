@@ -66,10 +66,13 @@ def _interp_hourly(values: np.ndarray, hours: np.ndarray) -> np.ndarray:
     i0 = np.floor(h).astype(np.int64)
     frac = h - i0
     i1 = (i0 + 1) % HOURS
-    return values[i0] * (1.0 - frac) + values[i1] * frac
+    out: np.ndarray = values[i0] * (1.0 - frac) + values[i1] * frac
+    return out
 
 
-def wet_bulb_c(dry_bulb_c: np.ndarray, dew_point_c: np.ndarray, pressure_pa: np.ndarray):
+def wet_bulb_c(
+    dry_bulb_c: np.ndarray, dew_point_c: np.ndarray, pressure_pa: np.ndarray
+) -> np.ndarray:
     """Wet-bulb temperature [°C] from dry-bulb, dew point and pressure (psychrolib, SI)."""
     import psychrolib
 
@@ -94,7 +97,7 @@ def _check_row(path: Path, line: int, month: int, day: int, hour: int, index: in
         )
 
 
-def _check_value(path: Path, line: int, column: str, value: float, lo: float, hi: float):
+def _check_value(path: Path, line: int, column: str, value: float, lo: float, hi: float) -> None:
     if not lo <= value <= hi:
         raise WeatherError(
             f"{path}:{line}: {column} = {value:g} is outside {lo:g}..{hi:g} "

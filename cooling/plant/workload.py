@@ -37,7 +37,8 @@ def utilisation_at(hourly: np.ndarray, hours: np.ndarray) -> np.ndarray:
     h = np.mod(np.asarray(hours, dtype=float), HOURS)
     i0 = np.floor(h).astype(np.int64)
     frac = h - i0
-    return hourly[i0] * (1.0 - frac) + hourly[(i0 + 1) % HOURS] * frac
+    out: np.ndarray = hourly[i0] * (1.0 - frac) + hourly[(i0 + 1) % HOURS] * frac
+    return out
 
 
 def ar1_noise(seeds: np.ndarray, n_steps: int, sigma: float, phi: float) -> np.ndarray:
