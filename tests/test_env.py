@@ -165,6 +165,16 @@ def test_sb3_adapter_reports_terminal_observations():
     assert "episode" in infos[0]  # VecMonitor saw a whole episode
 
 
+def test_site_spec_does_not_hide_gymnasiums_env_spec():
+    env = CoolingEnv("highdensity")
+    assert env.site_spec.name == "highdensity" and env.spec is None
+    assert "CoolingEnv" in str(env)  # gymnasium reads env.spec.id when there is one
+    made = gym.make(env_id("highdensity"))
+    assert made.spec.id == env_id("highdensity")
+    assert made.unwrapped.site_spec.name == "highdensity"
+    assert env_id("highdensity") in str(made)
+
+
 def test_import_cooling_then_make_registers_the_ids():
     import subprocess
     import sys

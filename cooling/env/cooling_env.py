@@ -20,7 +20,9 @@ class CoolingEnv(gym.Env):
     real weather and IT load, stepped every control interval (5 minutes by default).
     The agent chooses the plant's setpoints; the plant's own controls (chiller staging,
     economizer interlocks, tower fans holding the condenser-water setpoint) do the rest.
-    One registered id per shipped site, e.g. ``gymnasium.make("cooling/Enterprise-v0")``.
+    One registered id per shipped site, e.g. ``gymnasium.make("cooling/Enterprise-v0")``;
+    the site's spec (ratings, envelope, traces) is ``env.unwrapped.site_spec``
+    (``env.spec`` is gymnasium's registration).
 
     ## Action space
 
@@ -76,14 +78,15 @@ class CoolingEnv(gym.Env):
 
     ## Version history
 
-    * v0: first release.
+    * v0: first release. (The site spec moved from ``spec``, where it hid gymnasium's
+      ``EnvSpec``, to ``site_spec``; the dynamics are unchanged.)
     """
 
     metadata: ClassVar[dict] = {"render_modes": []}
 
     def __init__(self, site: str | SiteSpec = "enterprise", **options: Any):
         spec = site if isinstance(site, SiteSpec) else load_site(site)
-        self.spec = spec
+        self.site_spec = spec  # not `spec`: gymnasium keeps its EnvSpec there
         self.core = BatchCore(spec, 1, make_options(options))
         self.setpoint_map = self.core.map
         self.observation_names = self.core.observation_names

@@ -30,7 +30,7 @@ class CoolingVectorEnv(VectorEnv):
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1 (got {num_envs})")
         spec = site if isinstance(site, SiteSpec) else load_site(site)
-        self.spec = spec
+        self.site_spec = spec  # not `spec`: gymnasium keeps its EnvSpec there
         self.num_envs = num_envs
         self.core = BatchCore(spec, num_envs, make_options(options))
         self.setpoint_map = self.core.map
