@@ -59,6 +59,11 @@ class Recipe:
     eval_episodes: int = Field(4, ge=1)
     torch_threads: int = Field(1, ge=1, le=64)  # 1: reproducible, and runs side by side
     evaluate_baselines: bool = True  # card evaluation = `cooling evaluate --json` (slow)
+    # exploration noise added to the actions of an off-policy algorithm (TD3 has none of
+    # its own): None, "normal" or "ornstein-uhlenbeck", with this standard deviation in
+    # the [-1, 1] action units (rl-baselines3-zoo's noise_type / noise_std)
+    noise_type: str | None = None
+    noise_std: float = Field(0.1, gt=0.0, le=1.0)
 
 
 def _algorithm_class(name: str):
@@ -68,7 +73,9 @@ def _algorithm_class(name: str):
 
 
 #: Constructor arguments a recipe may not set (the trainer sets them).
-_RESERVED = {"policy", "env", "seed", "tensorboard_log", "verbose", "policy_kwargs", "device"}
+_RESERVED = {"policy", "env", "seed", "tensorboard_log", "verbose", "policy_kwargs", "device",
+             "action_noise"}  # fmt: skip
+NOISE_TYPES = ("normal", "ornstein-uhlenbeck")
 
 
 def load_recipe(path: str | Path, **overrides: Any) -> Recipe:
@@ -98,6 +105,17 @@ def load_recipe(path: str | Path, **overrides: Any) -> Recipe:
             f"{path}: algorithm: unknown algorithm {recipe.algorithm!r}; "
             f"allowed: {', '.join(ALGORITHMS)}"
         )
+    if recipe.noise_type is not None:
+        if recipe.noise_type not in NOISE_TYPES:
+            raise RecipeError(
+                f"{path}: noise_type: unknown {recipe.noise_type!r}; allowed: "
+                f"{', '.join(NOISE_TYPES)} (or leave it out)"
+            )
+        if recipe.algorithm == "PPO":
+            raise RecipeError(
+                f"{path}: noise_type: PPO explores with its own stochastic policy; action "
+                "noise is for the off-policy algorithms (SAC, TD3)"
+            )
     allowed_hp = set(inspect.signature(_algorithm_class(recipe.algorithm).__init__).parameters)
     allowed_hp -= _RESERVED | {"self", "_init_setup_model"}
     unknown = sorted(set(recipe.hyperparameters) - allowed_hp)
@@ -198,12 +216,15 @@ def load_model(path: str | Path) -> Any:
         algorithm = json.loads(card.read_text()).get("algorithm")
         if algorithm in names:
             names = [algorithm]
+    reasons = []
     for name in names:
         try:
             return _algorithm_class(name).load(path, device="cpu")
-        except Exception:  # SB3 raises several kinds for the wrong class or a bad file
-            continue
-    raise ValueError(f"{path}: not a stable-baselines3 policy of {', '.join(names)}")
+        except Exception as exc:  # SB3 raises several kinds for the wrong class or a bad file
+            reasons.append(f"{name}: {type(exc).__name__}: {exc}")
+    raise ValueError(
+        f"{path}: not a stable-baselines3 policy of {', '.join(names)} ({'; '.join(reasons)})"
+    )
 
 
 def evaluate_policy_on_heldout(model: Any, recipe: Recipe, episodes: int) -> dict[str, float]:
@@ -261,6 +282,8 @@ def train(recipe: Recipe, out_dir: Path, command: str, progress: bool = True) ->
         tb_dir = None
     torch.set_num_threads(recipe.torch_threads)
     torch.manual_seed(recipe.seed)
+    noise = _action_noise(recipe, venv.action_space.shape[0])
+    extra: dict[str, Any] = {"action_noise": noise} if noise is not None else {}
     model = algo(
         "MlpPolicy",
         venv,
@@ -270,6 +293,7 @@ def train(recipe: Recipe, out_dir: Path, command: str, progress: bool = True) ->
         device="cpu",
         policy_kwargs={"net_arch": list(recipe.net_arch)},
         **recipe.hyperparameters,
+        **extra,
     )
     callback = EvalCallback(
         eval_env,
@@ -316,6 +340,16 @@ def train(recipe: Recipe, out_dir: Path, command: str, progress: bool = True) ->
     }
     (out_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def _action_noise(recipe: Recipe, n_actions: int) -> Any:
+    """The recipe's exploration noise as an SB3 ``ActionNoise`` (None: none)."""
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+    if recipe.noise_type is None:
+        return None
+    cls = NormalActionNoise if recipe.noise_type == "normal" else OrnsteinUhlenbeckActionNoise
+    return cls(np.zeros(n_actions), np.full(n_actions, recipe.noise_std))
 
 
 def _relative(path: Path) -> str:

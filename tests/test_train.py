@@ -179,6 +179,10 @@ def test_same_recipe_and_seed_same_policy_figures(tmp_path, trained):
         ({"batchsize": 3}, r"allowed keys"),
         ({"env": {"colour": "red"}}, r"unknown environment option"),
         ({"steps": 0}, r"steps"),
+        ({"noise_type": "pink"}, r"noise_type: unknown 'pink'; allowed: normal, ornstein"),
+        ({"noise_type": "normal"}, r"PPO explores with its own stochastic policy"),
+        ({"algorithm": "TD3", "noise_type": "normal", "noise_std": 0}, r"noise_std"),
+        ({"algorithm": "TD3", "hyperparameters": {"action_noise": 0.1}}, r"unknown for TD3"),
     ],
 )
 def test_bad_recipes_get_clear_errors(tmp_path, changes, pattern):
@@ -193,6 +197,23 @@ def test_missing_policy_file_is_a_clear_error(tmp_path):
     bad.write_text("not a model")
     with pytest.raises(PolicyError, match="not an exported actor"):
         TorchActor(bad)
+
+
+def test_recipe_noise_becomes_sb3_action_noise(tmp_path):
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+    recipe = train.load_recipe(_recipe(tmp_path, algorithm="TD3", noise_type="normal",
+                                       noise_std=0.2, hyperparameters={}))  # fmt: skip
+    noise = train._action_noise(recipe, 5)
+    assert isinstance(noise, NormalActionNoise)
+    np.random.seed(0)  # noqa: NPY002 (SB3 action noise draws from the global generator)
+    draws = np.array([noise() for _ in range(4000)])
+    assert draws.shape == (4000, 5)
+    assert np.allclose(draws.std(axis=0), 0.2, rtol=0.1)
+    ou = train.load_recipe(_recipe(tmp_path, algorithm="SAC", noise_type="ornstein-uhlenbeck",
+                                   hyperparameters={}))  # fmt: skip
+    assert isinstance(train._action_noise(ou, 4), OrnsteinUhlenbeckActionNoise)
+    assert train._action_noise(train.load_recipe(_recipe(tmp_path)), 4) is None
 
 
 def test_shipped_recipes_are_valid():
