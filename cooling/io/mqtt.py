@@ -109,6 +109,7 @@ class MqttLink:
         self.stats = dict.fromkeys(("connects", "connection_losses", "published", "dropped",
                                     "refused_by_broker", "publish_refused",
                                     "subscribe_refused"), 0)  # fmt: skip
+        self._stats_lock = threading.Lock()  # the link thread and publishers both count
         self.last_error: str | None = None
         #: (generation, topic, payload, qos, retain, expiry_s) of each publication handed over
         self._outbox: queue.SimpleQueue[tuple[int, str, bytes, int, bool, float | None]] = (
@@ -140,11 +141,15 @@ class MqttLink:
     ) -> bool:
         """Hand a publication to the link; ``False`` (dropped) while disconnected."""
         if not self.connected.is_set():
-            self.stats["dropped"] += 1
+            self._count("dropped")
             return False
         self._outbox.put((self.generation, topic, payload, qos, retain, expiry_s))
         self._wake()
         return True
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._stats_lock:
+            self.stats[key] += n
 
     def stop(
         self, last: Sequence[tuple[str, bytes, int, bool]] = (), timeout_s: float = 5.0
@@ -201,7 +206,7 @@ class MqttLink:
         # (DEPLOYMENT.md §3); an explicit refusal is still worth saying out loud
         refused = [str(rc) for rc in reason_codes if rc.is_failure]
         if refused:
-            self.stats["subscribe_refused"] += len(refused)
+            self._count("subscribe_refused", len(refused))
             self.last_error = f"broker refused a subscription: {', '.join(refused)}"
             log.warning("%s: %s", self.name, self.last_error)
 
@@ -215,7 +220,7 @@ class MqttLink:
     ) -> None:
         # MQTT 5 QoS 1: a PUBACK 135 is the ACL refusing it (DEPLOYMENT.md §3)
         if reason_code.is_failure:
-            self.stats["publish_refused"] += 1
+            self._count("publish_refused")
             self.last_error = f"broker refused a publication: {reason_code}"
             log.warning("%s: %s", self.name, self.last_error)
 
@@ -228,13 +233,13 @@ class MqttLink:
         properties: Properties | None,
     ) -> None:
         if reason_code.is_failure:
-            self.stats["refused_by_broker"] += 1
+            self._count("refused_by_broker")
             self.last_error = f"broker refused the connection: {reason_code}"
             log.warning("%s: %s", self.name, self.last_error)
             return
         if self.subscriptions:
             client.subscribe(self.subscriptions)
-        self.stats["connects"] += 1
+        self._count("connects")
         self.generation += 1
         self.last_error = None
         self.connected.set()
@@ -253,7 +258,7 @@ class MqttLink:
         properties: Properties | None,
     ) -> None:
         if self.connected.is_set() and not self._stop.is_set():
-            self.stats["connection_losses"] += 1
+            self._count("connection_losses")
             log.warning("%s: connection lost (%s)", self.name, reason_code)
         self.connected.clear()
 
@@ -285,7 +290,7 @@ class MqttLink:
             except queue.Empty:
                 return
             if not self.connected.is_set() or generation != self.generation:  # an older link
-                self.stats["dropped"] += 1
+                self._count("dropped")
                 continue
             props = None
             if expiry_s is not None and self.config.protocol == "5":
@@ -294,9 +299,9 @@ class MqttLink:
                 props.MessageExpiryInterval = max(1, int(expiry_s))
             info = client.publish(topic, payload, qos, retain, properties=props)
             if info.rc == paho.MQTT_ERR_SUCCESS:
-                self.stats["published"] += 1
+                self._count("published")
             else:
-                self.stats["dropped"] += 1
+                self._count("dropped")
 
     def _run(self) -> None:
         self._delay = self.config.reconnect_min_s
@@ -325,7 +330,7 @@ class MqttLink:
     def _lost(self, client: paho.Client | None) -> None:
         """The connection is gone: nothing queued survives it; wait before the next try."""
         if self.connected.is_set() and not self._stop.is_set():
-            self.stats["connection_losses"] += 1
+            self._count("connection_losses")
         self.connected.clear()
         if client is not None:
             try:
@@ -381,4 +386,4 @@ class MqttLink:
                 self._outbox.get_nowait()
             except queue.Empty:
                 return
-            self.stats["dropped"] += 1
+            self._count("dropped")
