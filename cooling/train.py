@@ -60,8 +60,9 @@ class Recipe:
     torch_threads: int = Field(1, ge=1, le=64)  # 1: reproducible, and runs side by side
     evaluate_baselines: bool = True  # card evaluation = `cooling evaluate --json` (slow)
     # exploration noise added to the actions of an off-policy algorithm (TD3 has none of
-    # its own): None, "normal" or "ornstein-uhlenbeck", with this standard deviation in
-    # the [-1, 1] action units (rl-baselines3-zoo's noise_type / noise_std)
+    # its own): None, "normal" (this standard deviation, in [-1, 1] action units) or
+    # "ornstein-uhlenbeck" (sigma = noise_std, SB3's theta 0.15 and dt 0.01: correlated,
+    # its spread grows towards about 1.8 sigma); rl-baselines3-zoo's noise_type/noise_std
     noise_type: str | None = None
     noise_std: float = Field(0.1, gt=0.0, le=1.0)
 
@@ -104,6 +105,11 @@ def load_recipe(path: str | Path, **overrides: Any) -> Recipe:
         raise RecipeError(
             f"{path}: algorithm: unknown algorithm {recipe.algorithm!r}; "
             f"allowed: {', '.join(ALGORITHMS)}"
+        )
+    if recipe.hyperparameters.get("use_sde"):
+        raise RecipeError(
+            f"{path}: hyperparameters: use_sde is not supported: the deployed actor is "
+            "exported as a plain deterministic network (leave use_sde out)"
         )
     if recipe.noise_type is not None:
         if recipe.noise_type not in NOISE_TYPES:

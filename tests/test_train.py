@@ -135,33 +135,77 @@ def test_export_actor_command_rewrites_the_actor_of_a_policy(tmp_path, trained):
     assert "not a stable-baselines3 policy of PPO" in done.stderr
 
 
-def test_a_torchscript_actor_from_release_0_1_still_loads(tmp_path):
-    import torch
-
-    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2),
-                              torch.nn.Tanh())  # fmt: skip
-    obs = np.random.default_rng(0).normal(0, 2, (16, 4)).astype(np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.jit.trace(net, torch.zeros(1, 4)).save(str(tmp_path / "actor.pt"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)
-        got = TorchActor(tmp_path / "actor.pt")(obs)
-    with torch.no_grad():
-        np.testing.assert_allclose(got, net(torch.from_numpy(obs)).numpy(), atol=1e-6)
-
-
 def test_an_actor_file_that_would_run_code_is_refused(tmp_path):
     import torch
 
     # a whole pickled module (code, not tensors): weights-only loading refuses it
-    net = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    net = torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.Tanh())
     torch.save(net, tmp_path / "pickled.pt")
     with pytest.raises(PolicyError, match="not an exported actor"):
         TorchActor(tmp_path / "pickled.pt")
-    torch.save({"format": "something-else", "weights": []}, tmp_path / "other.pt")
-    with pytest.raises(PolicyError, match="format: 'something-else'"):
-        TorchActor(tmp_path / "other.pt")
+    # TorchScript (how actors were exported before) runs its own code when loaded
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(net, torch.zeros(1, 4)).save(str(tmp_path / "script.pt"))
+    with pytest.raises(PolicyError, match=r"TorchScript actor.*cooling export-actor"):
+        TorchActor(tmp_path / "script.pt")
+
+
+def torch_ints(n):
+    import torch
+
+    return torch.zeros(n, dtype=torch.int64)
+
+
+def _payload(**changes):
+    import torch
+
+    from cooling.control.policy import ACTOR_FORMAT
+
+    gen = torch.Generator().manual_seed(0)
+    payload = {"format": ACTOR_FORMAT, "observation_size": 4, "action_size": 2,
+               "hidden_activation": "relu", "output": "tanh",
+               "weights": [torch.randn(8, 4, generator=gen), torch.randn(2, 8, generator=gen)],
+               "biases": [torch.zeros(8), torch.zeros(2)]}  # fmt: skip
+    return {**payload, **changes}
+
+
+@pytest.mark.parametrize(
+    ("changes", "pattern"),
+    [
+        ({"format": "something-else"}, r"format: 'something-else'"),
+        ({"output": "sigmoid"}, r"output one of \('tanh', 'clip'\)"),
+        ({"weights": [[[1.0] * 4] * 8, [[1.0] * 8] * 2]}, r"layer 0: weight is not a real"),
+        ({"biases": [np.zeros(8), np.zeros(2)]}, r"objects other than tensors.*numpy"),
+        ({"biases": [torch_ints(8), torch_ints(2)]}, r"layer 0: bias is not a real floating"),
+        ({"observation_size": 5}, r"observation_size is 5 but the weights give 4"),
+        ({"action_size": 3}, r"action_size is 3 but the weights give 2"),
+    ],
+)
+def test_malformed_actor_payloads_are_refused(tmp_path, changes, pattern):
+    import torch
+
+    torch.save(_payload(**changes), tmp_path / "actor.pt")
+    with pytest.raises(PolicyError, match=pattern):
+        TorchActor(tmp_path / "actor.pt")
+
+
+def test_actor_with_nan_weights_or_another_models_card_is_refused(tmp_path):
+    import torch
+
+    good = _payload()
+    torch.save(good, tmp_path / "ok.pt")
+    actor = TorchActor(tmp_path / "ok.pt")
+    assert actor.observation_size == 4
+    out = actor(np.full((3, 4), 50.0, dtype=np.float32))
+    assert out.shape == (3, 2) and np.all(np.abs(out) <= 1.0)
+    with pytest.raises(PolicyError, match="takes 4 observation features, but its model card"):
+        TorchActor(tmp_path / "ok.pt", observation_size=5)
+    bad = [good["weights"][0].clone(), good["weights"][1]]
+    bad[0][3, 1] = float("nan")
+    torch.save(_payload(weights=bad), tmp_path / "nan.pt")
+    with pytest.raises(PolicyError, match="layer 0: weight holds NaN"):
+        TorchActor(tmp_path / "nan.pt")
 
 
 def test_same_recipe_and_seed_same_policy_figures(tmp_path, trained):
@@ -183,6 +227,7 @@ def test_same_recipe_and_seed_same_policy_figures(tmp_path, trained):
         ({"noise_type": "normal"}, r"PPO explores with its own stochastic policy"),
         ({"algorithm": "TD3", "noise_type": "normal", "noise_std": 0}, r"noise_std"),
         ({"algorithm": "TD3", "hyperparameters": {"action_noise": 0.1}}, r"unknown for TD3"),
+        ({"hyperparameters": {"use_sde": True}}, r"use_sde is not supported"),
     ],
 )
 def test_bad_recipes_get_clear_errors(tmp_path, changes, pattern):

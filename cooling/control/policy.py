@@ -5,14 +5,16 @@ observations (float32, the environment's features) in, actions in [-1, 1] out. T
 holds tensors and names only (:data:`ACTOR_FORMAT`), read with
 ``torch.load(weights_only=True)``, so loading a policy cannot run code from the file.
 :class:`TorchActor` rebuilds and runs the network with torch alone, without
-stable-baselines3 or gymnasium, so a deployed controller needs neither. Actors exported
-as TorchScript by dc-cooling 0.1 still load.
+stable-baselines3 or gymnasium, so a deployed controller needs neither. TorchScript
+actors (which carry code) are refused; ``cooling export-actor`` rewrites them from their
+``policy.zip``.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
+import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,11 @@ class PolicyError(ValueError):
 
 
 def build_actor(payload: object) -> Any:
-    """The torch module of an exported actor payload (see :data:`ACTOR_FORMAT`)."""
+    """The torch module of an exported actor payload (see :data:`ACTOR_FORMAT`).
+
+    Every entry is checked: real floating-point tensors, finite, layers that chain, and
+    the declared ``observation_size`` and ``action_size`` matching the weights.
+    """
     import torch
 
     if not isinstance(payload, dict) or payload.get("format") != ACTOR_FORMAT:
@@ -62,6 +68,11 @@ def build_actor(payload: object) -> Any:
         raise ValueError("weights and biases must be lists of equal, non-zero length")
     layers: list[Any] = []
     for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        for name, t in (("weight", w), ("bias", b)):
+            if not (torch.is_tensor(t) and t.is_floating_point()):
+                raise ValueError(f"layer {k}: {name} is not a real floating-point tensor")
+            if not torch.isfinite(t).all():
+                raise ValueError(f"layer {k}: {name} holds NaN or infinite values")
         if w.ndim != 2 or b.shape != (w.shape[0],) or (k and w.shape[1] != weights[k - 1].shape[0]):
             raise ValueError(f"layer {k}: weight {tuple(w.shape)} and bias {tuple(b.shape)} "
                              "do not chain")  # fmt: skip
@@ -73,22 +84,40 @@ def build_actor(payload: object) -> Any:
         if k < len(weights) - 1:
             layers.append(torch.nn.ReLU() if hidden == "relu" else torch.nn.Tanh())
     layers.append(torch.nn.Tanh() if output == "tanh" else torch.nn.Hardtanh(-1.0, 1.0))
+    sizes = {"observation_size": weights[0].shape[1], "action_size": weights[-1].shape[0]}
+    for key, size in sizes.items():
+        if payload.get(key) != size:
+            raise ValueError(f"{key} is {payload.get(key)!r} but the weights give {size}")
     return torch.nn.Sequential(*layers).eval()
 
 
+def _is_torchscript(path: Path) -> bool:
+    """A TorchScript archive (it carries code: ``<root>/code/``, ``constants.pkl``)."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    return any("/code/" in n or n.endswith("/constants.pkl") for n in names)
+
+
 def _load_actor(path: Path) -> Any:
-    """The actor module of ``path``: an :data:`ACTOR_FORMAT` file, or legacy TorchScript."""
+    """The actor module of an :data:`ACTOR_FORMAT` file (tensors only, never code)."""
     import torch
 
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            legacy = any("/code/" in name for name in archive.namelist())
-        if legacy:  # TorchScript, as dc-cooling 0.1 exported it
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                # torch.jit.load has no type annotations
-                return torch.jit.load(str(path), map_location="cpu").eval()  # type: ignore[no-untyped-call]
-    payload = torch.load(str(path), map_location="cpu", weights_only=True)
+    if _is_torchscript(path):  # as dc-cooling exported actors before this format
+        raise ValueError(
+            "a TorchScript actor, which runs code from the file when loaded: write it "
+            "again as plain tensors with `cooling export-actor --policy DIR/policy.zip`"
+        )
+    try:
+        payload = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:  # torch's long advice would say to trust the file
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+        raise ValueError(
+            "it holds objects other than tensors, numbers, strings and lists"
+            + (f" ({found.group(1)})" if found else "")
+            + "; weights-only loading refuses them"
+        ) from None
     return build_actor(payload)
 
 
@@ -106,24 +135,27 @@ class TorchActor:
         except Exception as exc:  # torch raises several kinds for a bad file
             raise PolicyError(f"{path}: not an exported actor ({exc})") from None
         self.path = path
-        first = next(iter(self.module.children()), None)
-        if observation_size is None and isinstance(first, torch.nn.Linear):
-            observation_size = first.in_features
-        self.observation_size = observation_size
+        trained_on = self.module[0].in_features
+        if observation_size is not None and observation_size != trained_on:
+            raise PolicyError(
+                f"{path}: its network takes {trained_on} observation features, but its "
+                f"model card says {observation_size} (an actor.pt from another policy?)"
+            )
+        self.observation_size: int = trained_on
         self._torch = torch
 
     def __call__(self, observations: np.ndarray) -> np.ndarray:
         obs = np.asarray(observations, dtype=np.float32)
         if obs.ndim == 1:
             obs = obs[None, :]
-        if self.observation_size is not None and obs.shape[1] != self.observation_size:
+        if obs.shape[1] != self.observation_size:
             raise PolicyError(
                 f"{self.path}: expects {self.observation_size} observation features, "
                 f"got {obs.shape[1]}"
             )
         with self._torch.no_grad():
             out = self.module(self._torch.from_numpy(obs))
-        actions: np.ndarray = out.numpy().astype(np.float64)
+        actions: np.ndarray = np.clip(out.numpy().astype(np.float64), -1.0, 1.0)
         return actions
 
 
