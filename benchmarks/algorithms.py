@@ -4,7 +4,7 @@
         [--runs sac:0,sac:1,sac:2,ppo:0,td3:0] [--out out/runs] [--summary-only]
 
 Each run is one training command, ``cooling train --recipe agents/ALGO.yaml --site SITE
---seed S --out OUT/SITE-ALGO-seedS``, exactly as a researcher would type it (12-20 min a
+--seed S --out OUT/SITE-ALGO-seedS``, exactly as a researcher would type it (4-12 min a
 run on one core for the shipped recipes). A run whose model card is already there (in
 OUT, or the shipped one in ``agents/``) with that same recipe, site and seed is not
 trained again, so the script can be stopped and resumed; ``--summary-only`` trains
@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("out/runs"), help="run folders (out/runs)")
     ap.add_argument("--summary-only", action="store_true", help="train nothing")
     args = ap.parse_args(argv)
+    if not args.out.is_absolute():  # training runs in the repository root
+        args.out = ROOT / args.out
     from cooling.train import Recipe, load_recipe
 
     cards = []

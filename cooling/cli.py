@@ -36,6 +36,7 @@ _positive_float = _number(lambda v: v > 0, "must be > 0")
 _fraction = _number(lambda v: 0 <= v <= 0.5, "must be in 0..0.5")
 _noise = _number(lambda v: 0 <= v <= 5, "must be in 0..5 K")
 _day = _number(lambda v: 0 <= v < 365, "day of the year must be in 0..364")
+_utc_offset = _number(lambda v: -12 <= v <= 14, "UTC offset must be in -12..14 hours")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -133,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     vp.add_argument("--seed", type=int, default=0, help="seed of the IT-load noise (0)")
     vp.add_argument("--heartbeat-timeout", type=_positive_float, default=15.0,
                     help="wall seconds without heartbeats before relinquishing (15)")  # fmt: skip
+    vp.add_argument("--utc-offset-h", type=_utc_offset, default=None,
+                    help="the site's standard time minus UTC, hours (default: its weather "
+                         "file's)")  # fmt: skip
     vp.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
     sub.add_parser("sites", help="list the shipped site specs")
@@ -417,7 +421,8 @@ def _virtual_plant(args: argparse.Namespace) -> int:
                           protocol=args.protocol, client_id="")  # fmt: skip
     plant = VirtualPlant(load_site(args.site), broker, speed=args.speed, days=args.days,
                          start_day=args.start, seed=args.seed,
-                         heartbeat_timeout_s=args.heartbeat_timeout)  # fmt: skip
+                         heartbeat_timeout_s=args.heartbeat_timeout,
+                         utc_offset_h=args.utc_offset_h)  # fmt: skip
     print(f"virtual plant {plant.site_id}: {plant.n_steps} intervals at {args.speed:g}x on "
           f"{args.broker}", file=sys.stderr)  # fmt: skip
     try:

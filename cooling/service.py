@@ -86,7 +86,9 @@ class ControllerConfig:
             raise ConfigError("controller.command_ttl_s and stale_after_s must be >= 0")
         lo, hi = UTC_OFFSET_RANGE_H
         if self.utc_offset_h is not None and not (
-            isinstance(self.utc_offset_h, int | float) and lo <= self.utc_offset_h <= hi
+            isinstance(self.utc_offset_h, int | float)
+            and not isinstance(self.utc_offset_h, bool)
+            and lo <= self.utc_offset_h <= hi
         ):
             raise ConfigError(
                 f"controller.utc_offset_h must be a number of hours in {lo:g}..{hi:g}, the "
@@ -200,21 +202,27 @@ def readings_of(spec: SiteSpec) -> frozenset[str]:
 
 def hour_of_year(ts_ms: float, utc_offset_h: float = 0.0) -> float:
     """Hour of the year of an epoch-ms (UTC) timestamp in the site's local standard time
-    (UTC + ``utc_offset_h``, no daylight saving), as the site's traces index their rows."""
+    (UTC + ``utc_offset_h``, no daylight saving), as the site's traces index their rows.
+
+    The traces are a typical year of 8760 hours with no 29 February, so in a leap year
+    29 February reads 28 February's rows again and the rest of the year keeps its dates.
+    """
     local_s = ts_ms / 1000.0 + utc_offset_h * 3600.0
-    year = time.gmtime(local_s).tm_year
-    jan1 = calendar.timegm((year, 1, 1, 0, 0, 0))
-    return ((local_s - jan1) / 3600.0) % HOURS_PER_YEAR
+    t = time.gmtime(local_s)
+    day = t.tm_yday - 1  # 0 = 1 January
+    if calendar.isleap(t.tm_year) and day >= 59:  # 29 February and after
+        day -= 1
+    midnight = calendar.timegm((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0))
+    return (day * 24.0 + (local_s - midnight) / 3600.0) % HOURS_PER_YEAR
 
 
-def site_utc_offset_h(spec: SiteSpec) -> float:
+def site_utc_offset_h(spec: SiteSpec, setting: str = "controller.utc_offset_h") -> float:
     """The site's local standard time − UTC [h], from its weather file."""
     offset = load_weather(spec.path(spec.weather)).utc_offset_h
     if offset is None:
         raise ConfigError(
             f"site {spec.name}: its weather file {spec.weather} does not give its UTC offset "
-            "(an EPW LOCATION line or a '# utc_offset_h: -5' comment); set "
-            "controller.utc_offset_h"
+            f"(an EPW LOCATION line or a '# utc_offset_h: -5' comment); set {setting}"
         )
     return offset
 

@@ -38,7 +38,7 @@ def main(shared: Path) -> None:
                 f"# reduced from {src} (TMYx, climate.onebuilding.org via HewlettPackard/dc-rl)\n"
             )
             f.write("# wet_bulb_c: psychrolib GetTWetBulbFromTDewPoint(T_db, min(T_dp, T_db), p)\n")
-            f.write(f"# utc_offset_h: {w.utc_offset_h:.1f} (the EPW's time zone: rows are local "
+            f.write(f"# utc_offset_h: {w.utc_offset_h:g} (the EPW's time zone: rows are local "
                     "standard time)\n")  # fmt: skip
             out = csv.writer(f)
             out.writerow(REDUCED_COLUMNS)

@@ -102,3 +102,5 @@ def test_deployment_commands_refuse_bad_configs_and_arguments(tmp_path):
     assert out.returncode == 2 and "--broker must be HOST:PORT" in out.stderr
     out = run("virtual-plant", "--speed", "-3")
     assert out.returncode == 2 and "must be > 0" in out.stderr
+    out = run("virtual-plant", "--utc-offset-h", "20")
+    assert out.returncode == 2 and "UTC offset must be in -12..14 hours, got 20" in out.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import time
@@ -75,6 +76,13 @@ def test_hour_of_year_is_the_sites_local_standard_time():
     assert hour_of_year(jan1_utc + 5 * 3_600_000, -5.0) == 0.0
     assert hour_of_year(jan1_utc, -5.0) == 8760 - 5  # still 31 December there
     assert hour_of_year(jan1_utc, 5.5) == 5.5
+    # the traces have no 29 February: in a leap year it reads 28 February again
+    leap = calendar.timegm((2028, 2, 28, 12, 0, 0)) * 1000
+    assert hour_of_year(leap) == 58 * 24 + 12
+    assert hour_of_year(leap + 24 * 3_600_000) == 58 * 24 + 12  # 29 February
+    assert hour_of_year(leap + 36 * 3_600_000) == 59 * 24  # 1 March, as in 2026
+    assert hour_of_year(calendar.timegm((2026, 3, 1, 0, 0, 0)) * 1000) == 59 * 24
+    assert hour_of_year(calendar.timegm((2028, 12, 31, 23, 30, 0)) * 1000) == 8759.5
 
 
 def test_virtual_plant_and_controller_read_the_same_hour_of_the_traces():
@@ -91,7 +99,11 @@ def test_virtual_plant_and_controller_read_the_same_hour_of_the_traces():
         c = make()
         assert c.utc_offset_h == -5.0  # enterprise's weather file (Atlanta)
     assert make(utc_offset_h=1.0).utc_offset_h == 1.0
-    for bad in (15, "five", -13):
+    spec = load_site("enterprise")
+    plant = VirtualPlant(spec, BrokerConfig(port=1), speed=100.0, days=0.1, start_day=112,
+                         utc_offset_h=3.0)  # fmt: skip
+    assert hour_of_year(plant.t0_ms, 3.0) == pytest.approx(112 * 24.0)
+    for bad in (15, "five", -13, True):
         with pytest.raises(ValueError, match=r"utc_offset_h must be .* in -12\.\.14"):
             ControllerConfig(utc_offset_h=bad)
 

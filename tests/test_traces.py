@@ -73,7 +73,8 @@ def test_reduced_csv_with_a_gap_is_rejected(tmp_path):
     lines = REDUCED.read_text().splitlines()
     path = tmp_path / "short.csv"
     path.write_text("\n".join(lines[:500] + lines[501:]) + "\n")
-    with pytest.raises(wx.WeatherError, match="gap or disorder"):
+    # the physical line of the first row out of order (the file's comments counted)
+    with pytest.raises(wx.WeatherError, match=r"short\.csv:501: gap or disorder"):
         wx.read_reduced(path)
 
 

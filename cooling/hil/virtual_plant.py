@@ -41,7 +41,7 @@ from cooling.control.baselines import _limits
 from cooling.io import messages as msg
 from cooling.io.mqtt import BrokerConfig, MqttLink
 from cooling.plant import plant as plantmod
-from cooling.service import readings_of, site_utc_offset_h
+from cooling.service import hour_of_year, readings_of, site_utc_offset_h
 from cooling.setpoints import NAMES, fixed_vector, site_names
 from cooling.simulation import make_traces
 from cooling.spec import SiteSpec
@@ -85,13 +85,17 @@ class VirtualPlant:
         self.n_steps = round(days * 86400.0 / self.interval_s)
         # the traces' rows are the site's local standard time: its 1 January 00:00 is
         # UTC minus the offset
-        offset_h = site_utc_offset_h(spec) if utc_offset_h is None else utc_offset_h
+        offset_h = utc_offset_h
+        if offset_h is None:
+            offset_h = site_utc_offset_h(spec, "--utc-offset-h")
         wall_now = time.time()
         year = time.gmtime(wall_now + offset_h * 3600.0).tm_year
+        while calendar.isleap(year):  # the traces' year has no 29 February
+            year -= 1
         jan1_ms = int((calendar.timegm((year, 1, 1, 0, 0, 0)) - offset_h * 3600.0) * 1000)
         if start_day is None:  # real time: the plant's clock is the wall clock
             self.t0_ms = int(wall_now * 1000)
-            start_hour = (self.t0_ms - jan1_ms) / 3.6e6
+            start_hour = hour_of_year(self.t0_ms, offset_h)
         else:
             if not 0 <= start_day < 365:
                 raise ValueError(f"start day must be in 0..364 (got {start_day})")

@@ -160,12 +160,12 @@ def read_reduced(path: str | Path) -> Weather:
     with path.open(newline="") as f:
         text = f.read().splitlines(keepends=True)
     comments = [(k, ln) for k, ln in enumerate(text, start=1) if ln.startswith("#")]
-    lines = (ln for ln in text if not ln.startswith("#"))
-    reader = csv.DictReader(lines)
+    physical = [k for k, ln in enumerate(text, start=1) if not ln.startswith("#")]
+    reader = csv.DictReader(ln for ln in text if not ln.startswith("#"))
     if reader.fieldnames is None or tuple(reader.fieldnames) != REDUCED_COLUMNS:
         raise WeatherError(f"{path}: header must be {','.join(REDUCED_COLUMNS)}")
     for row in reader:
-        line_no = reader.line_num
+        line_no = physical[reader.line_num - 1]  # the file's own line, comments counted
         month, day, hour = (int(_float(path, line_no, k, row[k])) for k in REDUCED_COLUMNS[:3])
         _check_row(path, line_no, month, day, hour, n)
         for c in cols:
