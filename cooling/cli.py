@@ -104,6 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--weather", help="another weather file (EPW or reduced CSV)")
     ev.add_argument("--workload", help="another workload CSV (cpu_load column)")
     ev.add_argument("--shield", action="store_true", help="run the policy behind the shield")
+    ev.add_argument("--perturb", type=_fraction, default=0.0,
+                    help="the plant off its spec by up to this fraction (0-0.5), for every "
+                         "controller")  # fmt: skip
+    ev.add_argument("--sensor-noise", type=_noise, default=0.0,
+                    help="Gaussian noise on measured temperatures [K] (0-5)")  # fmt: skip
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--plot", help="write PUE, setpoints and hottest inlet over time to this PNG")
@@ -303,7 +308,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"evaluating on {spec.name}, {args.weeks} weeks (the oracle takes a while)...",
               file=sys.stderr)  # fmt: skip
     records: dict | None = {} if args.plot else None
-    result = ev.evaluate(spec, policy, args.weeks, args.shield, args.seed, records=records)
+    result = ev.evaluate(spec, policy, args.weeks, args.shield, args.seed, records=records,
+                         perturb=args.perturb, sensor_noise_c=args.sensor_noise)  # fmt: skip
     if args.plot:
         from cooling.demo import plot
 

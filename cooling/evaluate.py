@@ -1,7 +1,8 @@
 """Evaluating a trained policy against the baselines on the same weeks.
 
     cooling evaluate --policy agents/…/policy.zip --site SITE [--weeks held-out|all]
-                     [--weather FILE.epw] [--workload FILE.csv] [--shield] [--json]
+                     [--weather FILE.epw] [--workload FILE.csv] [--shield]
+                     [--perturb F] [--sensor-noise K] [--json]
 
 The policy (its exported actor, ``actor.pt`` beside the ``.zip``) and the
 baselines (fixed, rules, oracle) each run through :func:`cooling.simulation.simulate`
@@ -53,11 +54,17 @@ def evaluate(
     seed: int = 0,
     controllers: tuple[str, ...] = BASELINES,
     records: dict[str, list[dict]] | None = None,
+    perturb: float = 0.0,
+    sensor_noise_c: float = 0.0,
 ) -> dict:
     """Run the policy and the baselines on the same weeks; the comparison as a dict.
 
     ``policy``: a :class:`PolicyController` or any controller (e.g. a test adversary).
     ``records``: receives each controller's per-interval history (for plots).
+    ``perturb`` and ``sensor_noise_c`` (as in :func:`cooling.simulation.simulate`): every
+    controller runs on the same plant, off its spec by up to that fraction, and sees
+    temperatures with that noise; the oracle still knows the true plant, and the shield
+    keeps the nominal model: how a policy trained on the spec fares on a real plant.
     """
     if weeks == "held-out":
         starts = list(EVAL_WEEK_START_DAYS)
@@ -73,11 +80,13 @@ def evaluate(
             controller = policy if name == "policy" else make(name, spec)
             cfg = ShieldConfig() if shield and name == "policy" else None
             record = records.setdefault(name, []) if records is not None else None
-            runs[name].append(
-                simulate(spec, controller, 7.0, day, (seed,), shield=cfg, record=record)[0]
-            )
+            report = simulate(spec, controller, 7.0, day, (seed,), shield=cfg, record=record,
+                              perturb=perturb, sensor_noise_c=sensor_noise_c)[0]  # fmt: skip
+            runs[name].append(report)
     result = {name: _sum_reports(reports) for name, reports in runs.items()}
     out: dict = {"site": spec.name, "weeks": starts, "controllers": result}
+    if perturb or sensor_noise_c:
+        out["perturb"], out["sensor_noise_c"] = perturb, sensor_noise_c
     if policy is not None:
         p = result["policy"]
         out["cooling_saving_vs"] = {

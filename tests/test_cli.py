@@ -77,6 +77,8 @@ def test_evaluate_bad_arguments():
     assert out.returncode == 2 and "policy not found" in out.stderr
     out = run("evaluate", "--policy", "random", "--site", "enterprise", "--weeks", "some")
     assert out.returncode == 2 and "invalid choice: 'some'" in out.stderr
+    out = run("evaluate", "--policy", "random", "--site", "enterprise", "--perturb", "0.9")
+    assert out.returncode == 2 and "must be in 0..0.5, got 0.9" in out.stderr
 
 
 def test_deployment_commands_refuse_bad_configs_and_arguments(tmp_path):

@@ -315,6 +315,24 @@ def test_evaluate_compares_on_the_same_weeks(trained):
     assert 0.0 <= result["violation_step_fraction"] <= 1.0
 
 
+def test_evaluate_runs_every_controller_on_the_same_perturbed_plant(trained):
+    from cooling.control.policy import load_policy
+    from cooling.evaluate import evaluate
+    from cooling.spec import load_site
+
+    out, _ = trained
+    site = load_site("enterprise")
+    nominal = evaluate(site, None, controllers=("fixed",))
+    off = evaluate(site, None, controllers=("fixed",), perturb=0.2, sensor_noise_c=0.5)
+    assert off["perturb"] == 0.2 and off["sensor_noise_c"] == 0.5 and "perturb" not in nominal
+    # fixed setpoints on a plant 20 % off its spec: a different plant, different energy
+    kwh = nominal["controllers"]["fixed"]["cooling_kwh"], off["controllers"]["fixed"]["cooling_kwh"]
+    assert abs(kwh[1] / kwh[0] - 1.0) > 0.005
+    again = evaluate(site, load_policy(out / "policy.zip", site), controllers=("fixed",),
+                     perturb=0.2, sensor_noise_c=0.5)  # fmt: skip
+    assert again["controllers"]["fixed"] == off["controllers"]["fixed"]  # same plant, seeded
+
+
 def test_a_policy_for_another_site_is_refused(trained):
     out, _ = trained
     done = subprocess.run(
