@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 
+from cooling.plant.weather import UTC_OFFSET_RANGE_H
 from cooling.spec import SpecError, load_site, site_names
 
 
@@ -36,7 +37,10 @@ _positive_float = _number(lambda v: v > 0, "must be > 0")
 _fraction = _number(lambda v: 0 <= v <= 0.5, "must be in 0..0.5")
 _noise = _number(lambda v: 0 <= v <= 5, "must be in 0..5 K")
 _day = _number(lambda v: 0 <= v < 365, "day of the year must be in 0..364")
-_utc_offset = _number(lambda v: -12 <= v <= 14, "UTC offset must be in -12..14 hours")
+_utc_offset = _number(
+    lambda v: UTC_OFFSET_RANGE_H[0] <= v <= UTC_OFFSET_RANGE_H[1],
+    "UTC offset must be in {:g}..{:g} hours".format(*UTC_OFFSET_RANGE_H),
+)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -178,7 +178,7 @@ class PolicyController:
         self.utilisation = load_utilisation(spec.path(spec.it.workload))
         self.map = SetpointMap.from_spec(spec)
         self.n_obs = len(observation_names(spec))
-        if actor.observation_size is not None and actor.observation_size != self.n_obs:
+        if actor.observation_size != self.n_obs:
             raise PolicyError(
                 f"{actor.path}: trained on {actor.observation_size} observation features; "
                 f"site {spec.name} has {self.n_obs} (a policy for another site?)"

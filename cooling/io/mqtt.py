@@ -151,6 +151,12 @@ class MqttLink:
         with self._stats_lock:
             self.stats[key] += n
 
+    def _refused(self, key: str, what: str, n: int = 1) -> None:
+        """The broker said no (CONNACK, SUBACK or PUBACK failure): count, keep, log."""
+        self._count(key, n)
+        self.last_error = f"broker refused {what}"
+        log.warning("%s: %s", self.name, self.last_error)
+
     def stop(
         self, last: Sequence[tuple[str, bytes, int, bool]] = (), timeout_s: float = 5.0
     ) -> None:
@@ -206,9 +212,9 @@ class MqttLink:
         # (DEPLOYMENT.md §3); an explicit refusal is still worth saying out loud
         refused = [str(rc) for rc in reason_codes if rc.is_failure]
         if refused:
-            self._count("subscribe_refused", len(refused))
-            self.last_error = f"broker refused a subscription: {', '.join(refused)}"
-            log.warning("%s: %s", self.name, self.last_error)
+            self._refused(
+                "subscribe_refused", f"a subscription: {', '.join(refused)}", len(refused)
+            )
 
     def _on_publish(
         self,
@@ -220,9 +226,7 @@ class MqttLink:
     ) -> None:
         # MQTT 5 QoS 1: a PUBACK 135 is the ACL refusing it (DEPLOYMENT.md §3)
         if reason_code.is_failure:
-            self._count("publish_refused")
-            self.last_error = f"broker refused a publication: {reason_code}"
-            log.warning("%s: %s", self.name, self.last_error)
+            self._refused("publish_refused", f"a publication: {reason_code}")
 
     def _on_connect(
         self,
@@ -233,9 +237,7 @@ class MqttLink:
         properties: Properties | None,
     ) -> None:
         if reason_code.is_failure:
-            self._count("refused_by_broker")
-            self.last_error = f"broker refused the connection: {reason_code}"
-            log.warning("%s: %s", self.name, self.last_error)
+            self._refused("refused_by_broker", f"the connection: {reason_code}")
             return
         if self.subscriptions:
             client.subscribe(self.subscriptions)
