@@ -14,9 +14,10 @@ where conditions change; the held-out weeks' oracle saving is the dynamic measur
 
 ``--held-out`` measures that dynamic headroom on the held-out weeks themselves (days 21,
 112, 203, 294, a simulated week each): the cooling energy of the rules, of the
-perfect-knowledge oracle as ``cooling evaluate`` runs it (40-minute horizon, 1 K below
-27 °C), of a stronger oracle (2-hour horizon, 0.5 K below 27 °C) and of the shipped
-policy, each week's saving against the rules (about 5 minutes for the three sites).
+perfect-knowledge oracle as ``cooling evaluate`` runs it (2-hour plans, 0.5 K below
+27 °C), of the same oracle with no margin (inlets up to 27.0 °C, the limit the policies
+are judged by) and of the shipped policy, each week's saving against the rules (about
+10 minutes for the three sites on two cores).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import argparse
 import itertools
 import json
 import sys
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -127,7 +129,7 @@ def held_out(site: str) -> list[dict]:
         controllers = {
             "rules": make("rules", spec),
             "oracle": OracleController(spec),
-            "oracle_2h_0.5k": OracleController(spec, horizon_steps=24, margin_k=0.5),
+            "oracle_no_margin": OracleController(spec, margin_k=0.0),
             "policy": load_policy(SHIPPED[site], spec),
         }
         kwh = {n: simulate(spec, c, 7.0, day, (0,))[0]["cooling_kwh"]
@@ -149,17 +151,18 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.held_out:
-        rows = [r for site in site_names() for r in held_out(site)]
+        with ProcessPoolExecutor() as pool:  # one site per core
+            rows = [r for site_rows in pool.map(held_out, site_names()) for r in site_rows]
         if args.json:
             print(json.dumps(rows))
             return 0
-        print("| site | week from day | rules cooling kWh | oracle vs rules | oracle 2 h, "
-              "0.5 K vs rules | shipped policy vs rules |")  # fmt: skip
+        print("| site | week from day | rules cooling kWh | oracle vs rules | oracle, no "
+              "margin, vs rules | shipped policy vs rules |")  # fmt: skip
         print("| --- | --- | --- | --- | --- | --- |")
         for r in rows:
             s = r["saving_vs_rules"]
             print(f"| {r['site']} | {r['day']} | {r['cooling_kwh']['rules']:,.0f} "
-                  f"| {s['oracle']:.1%} | {s['oracle_2h_0.5k']:.1%} "
+                  f"| {s['oracle']:.1%} | {s['oracle_no_margin']:.1%} "
                   f"| {s['policy']:.1%} |")  # fmt: skip
         return 0
     rows = [r for site in site_names() for r in headroom(site, args.levels)]

@@ -1,9 +1,12 @@
 """The shipped policies against the baselines on the held-out weeks: the README's table.
 
-    .venv/bin/python benchmarks/policies.py [--rerun]
+    .venv/bin/python benchmarks/policies.py [--rerun [--update-cards]]
 
 Reads each shipped model card's evaluation (what ``cooling evaluate --json`` printed at
-the end of training); ``--rerun`` runs ``cooling evaluate`` again instead.
+the end of training); ``--rerun`` runs ``cooling evaluate`` again instead, and
+``--update-cards`` writes that fresh evaluation into the card, with the command that
+prints it as ``evaluation_command`` (for when a baseline or the oracle has changed since
+training; the policy and its training record are untouched).
 """
 
 from __future__ import annotations
@@ -18,12 +21,18 @@ from cooling.demo import SHIPPED
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rerun", action="store_true", help="evaluate again instead of reading")
+    ap.add_argument(
+        "--update-cards", action="store_true", help="with --rerun: store it in the cards"
+    )
     args = ap.parse_args(argv)
+    if args.update_cards and not args.rerun:
+        ap.error("--update-cards needs --rerun (it stores the fresh evaluation)")
     print("| site | policy PUE | rules PUE | oracle PUE | cooling saving vs fixed | vs rules "
           "| oracle capture | steps > 27 °C | training wall time |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for site, path in SHIPPED.items():
-        card = json.loads(path.with_name("model_card.json").read_text())
+        card_path = path.with_name("model_card.json")
+        card = json.loads(card_path.read_text())
         ev = card["evaluation"]
         if args.rerun:
             from cooling.control.policy import load_policy
@@ -32,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
 
             spec = load_site(site)
             ev = evaluate(spec, load_policy(path, spec))
+            if args.update_cards:
+                card["evaluation"] = ev
+                card["evaluation_command"] = (
+                    f"cooling evaluate --policy {card['policy']} --site {site} --json"
+                )
+                card_path.write_text(json.dumps(card, indent=2) + "\n")
         c = ev["controllers"]
         s = ev["cooling_saving_vs"]
         print(

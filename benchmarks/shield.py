@@ -1,7 +1,7 @@
 """The safety shield against hostile policies, on every site: the README's figures.
 
     .venv/bin/python benchmarks/shield.py [--days 30] [--start 166] [--json]
-                                          [--policy-cost-only]
+                                          [--policy-cost-only | --oracle-cost-only]
 
 For each site: the rule-based controller unshielded (the reference), then the random,
 adversarial and NaN-emitting policies behind the shield, on the nominal plant and on a
@@ -30,7 +30,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--policy-cost-only", action="store_true",
                     help="only the shield's cost to the shipped policies")  # fmt: skip
+    ap.add_argument("--oracle-cost-only", action="store_true",
+                    help="only the shield's cost to the oracle over one week")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.policy_cost_only and args.oracle_cost_only:
+        ap.error("--policy-cost-only and --oracle-cost-only are exclusive")
+    if args.oracle_cost_only:
+        costs = {s: _oracle_cost(load_site(s), args.start) for s in site_names()}
+        print(json.dumps(costs) if args.json else "Share of the saving against fixed setpoints "
+              f"that the shield costs the oracle over one week from day {args.start:g}: "
+              + ", ".join(f"{s} {c:.1%}" for s, c in costs.items()))  # fmt: skip
+        return 0
     if args.policy_cost_only:
         costs = {s: _policy_cost(load_site(s)) for s in site_names()}
         print(json.dumps(costs) if args.json else "Share of the saving against fixed setpoints "
@@ -54,12 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                 )[0]
                 rows.append((site_name, name, plant, r))
                 print(f"{site_name} {name} {plant}: done", file=sys.stderr)
-        fixed = simulate(site, make("fixed", site), 7, args.start)[0]["facility_kwh"]
-        bare = simulate(site, make("oracle", site), 7, args.start)[0]["facility_kwh"]
-        shielded = simulate(site, make("oracle", site), 7, args.start, shield=ShieldConfig())[0][
-            "facility_kwh"
-        ]
-        costs[site_name] = 1.0 - (fixed - shielded) / (fixed - bare)
+        costs[site_name] = _oracle_cost(site, args.start)
         policy_costs[site_name] = _policy_cost(site)
     if args.json:
         out = [
@@ -94,6 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         f"policy on the held-out weeks: {shipped}; the oracle over one week: {oracle}."
     )
     return 0
+
+
+def _oracle_cost(site, start: float) -> float:
+    """Share of the oracle's facility-energy saving against fixed that the shield costs,
+    one week from day ``start``."""
+    fixed = simulate(site, make("fixed", site), 7, start)[0]["facility_kwh"]
+    bare = simulate(site, make("oracle", site), 7, start)[0]["facility_kwh"]
+    shielded = simulate(site, make("oracle", site), 7, start, shield=ShieldConfig())[0]
+    return 1.0 - (fixed - shielded["facility_kwh"]) / (fixed - bare)
 
 
 def _policy_cost(site) -> float:

@@ -2,23 +2,30 @@
 
 A model-predictive controller with the true plant model (the simulator's own parameters
 and state) and the true weather and IT load ahead (PHYSICS.md §9). At every control
-interval it simulates candidate setpoint trajectories over ``horizon_steps`` intervals
-(40 minutes by default) with the batch plant, and applies the first move of the
-cheapest candidate whose hottest rack inlet stays ``margin_k`` below the recommended
-limit over the whole horizon (if none does, the one that violates least).
+interval it plans the setpoints over ``horizon_steps`` intervals (2 hours by default) and
+applies the first move of the best plan, replanning at the next interval (receding
+horizon). The best plan is the cheapest whose hottest rack inlet stays ``margin_k`` below
+the recommended limit over the whole horizon (if none does, the one that violates least).
 
-Candidates, all simulated in one batch, each a ramp-limited trajectory towards a
-target: (1) local moves, every setpoint by −1, 0 or +1 ramp limit, then held; (2) a
-family of coordinated targets of the kind good plants run: supply air within ±2 K of
-the current one, chilled water 3-7 K below it, condenser water 2-6 K above the wet-bulb
-(not below the chillers' minimum), pump speed carrying the coil load at 0.8-1.3 × the
-design ΔT. The economizer stays enabled where fitted (the plant's G36 logic engages it
-only when it helps; toggling it would restart its 20-minute hold).
+A plan is ``blocks`` targets held in turn (four half-hour blocks by default), every
+setpoint moving towards the block's target as fast as its ramp limit allows. Plans are
+searched by the cross-entropy method (Rubinstein 1999; the planner of PETS, Chua et al.
+2018): ``iterations`` rounds of ``population`` plans drawn around the current mean, all
+simulated in one batch with the plant itself, the mean and spread refitted to the best
+``elites``. The search starts from the last interval's best plan shifted by one interval,
+and its first round also tries the greedy candidates of a simpler oracle, each held over
+the whole horizon: (1) local moves, every setpoint by −1, 0 or +1 ramp limit; (2) a family
+of coordinated targets of the kind good plants run: supply air within ±2 K of the current
+one, chilled water 3-7 K below it, condenser water 2-6 K above the wet-bulb (not below
+the chillers' minimum), pump speed carrying the coil load at 0.8-1.3 × the design ΔT.
+So the plan it applies is never worse, by the model, than the best of those. The
+economizer stays enabled where fitted (the plant's G36 logic engages it only when it
+helps; toggling it would restart its 20-minute hold).
 
-Cost: the facility energy the controls can change (facility minus compute IT power)
-over the horizon. It respects the same ranges and ramp limits as every other
-controller. It is slow (about 2,500 plant-steps per interval, some 6 s per simulated
-week) and that is fine.
+Cost: the facility energy the controls can change (facility minus compute IT power) over
+the horizon. It respects the same ranges and ramp limits as every other controller. The
+search is seeded (``seed``), so a run is reproducible. It is slow (about 17,000
+plant-steps per interval, some 30 s per simulated week on one core) and that is fine.
 """
 
 from __future__ import annotations
@@ -31,22 +38,57 @@ from cooling.control.baselines import StepContext, _Base
 from cooling.plant import plant as plantmod
 from cooling.plant.plant import Setpoints, Telemetry
 from cooling.spec import SiteSpec
+from cooling.units import CP_WATER_KJ_KG_K
+
+#: the continuous setpoints the search moves (the economizer entry is held)
+CONTINUOUS = slice(0, 4)
 
 
 class OracleController(_Base):
     name = "oracle"
 
-    def __init__(self, spec: SiteSpec, horizon_steps: int = 8, margin_k: float = 1.0):
+    def __init__(
+        self,
+        spec: SiteSpec,
+        horizon_steps: int = 24,
+        margin_k: float = 0.5,
+        blocks: int = 4,
+        population: int = 64,
+        iterations: int = 3,
+        elites: int = 8,
+        seed: int = 0,
+    ):
         super().__init__(spec)
-        if horizon_steps < 1:
-            raise ValueError(f"horizon_steps must be >= 1 (got {horizon_steps})")
+        for name, value, low in (
+            ("horizon_steps", horizon_steps, 1),
+            ("blocks", blocks, 1),
+            ("population", population, 2),
+            ("iterations", iterations, 1),
+            ("elites", elites, 1),
+        ):
+            if value < low:
+                raise ValueError(f"{name} must be >= {low} (got {value})")
+        if blocks > horizon_steps:
+            raise ValueError(f"blocks ({blocks}) cannot exceed horizon_steps ({horizon_steps})")
+        if elites > population:
+            raise ValueError(f"elites ({elites}) cannot exceed population ({population})")
+        if not 0.0 <= margin_k < 10.0:
+            raise ValueError(f"margin_k must be in [0, 10) K (got {margin_k})")
         self.horizon = horizon_steps
+        self.blocks = blocks
+        self.population = population
+        self.iterations = iterations
+        self.elites = elites
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
         self.limit_c = spec.envelope.recommended_high_c - margin_k
+        # which block each step of the horizon follows
+        self.block_of_step = np.arange(horizon_steps) * blocks // horizon_steps
         moves = list(itertools.product((-1.0, 0.0, 1.0), repeat=4))
         # The economizer stays enabled where fitted: the plant's own G36 logic engages it
         # only when it helps, and every disable restarts its 20-minute hold.
-        self.econ = (1.0,) if spec.economizer is not None else (0.0,)
-        self.directions = np.array([[*m, e] for m in moves for e in self.econ])  # (K, 5)
+        self.econ = 1.0 if spec.economizer is not None else 0.0
+        self.directions = np.array([[*m, self.econ] for m in moves])  # (K, 5)
         self.family = np.array(
             list(
                 itertools.product(
@@ -54,68 +96,102 @@ class OracleController(_Base):
                     (3.0, 4.0, 5.0, 6.0, 7.0),  # chilled water below supply air [K]
                     (2.0, 4.0, 6.0),  # condenser water above wet-bulb [K]
                     (0.8, 1.0, 1.3),  # pump: multiple of the design ΔT
-                    self.econ,
                 )
             )
         )
         self.design_kg_s = spec.chw_design_flow_kg_s
         self.design_dt_k = spec.chw_loop.design_delta_t_k
         self.min_ecwt_c = spec.chillers.min_ecwt_c
+        self.plan: np.ndarray | None = None  # (N, blocks, 5): the last best plan
+
+    def reset(self, n: int) -> None:
+        super().reset(n)
+        self.rng = np.random.default_rng(self.seed)
+        self.plan = None
 
     def _targets(self, telemetry: Telemetry) -> np.ndarray:
-        """Targets (N, K, 5): local moves over the horizon and the coordinated family."""
+        """Greedy candidates (N, K, 5): local moves and the coordinated family."""
         n = len(telemetry)
         local = self.current[:, None, :] + self.directions[None] * self.ramp
-        local[:, :, 4] = self.directions[None, :, 4]
+        local[:, :, 4] = self.econ
         f = self.family
         sa = self.current[:, 1:2] + f[None, :, 0]
         chw = sa - f[None, :, 1]
         wb = np.nan_to_num(telemetry.outdoor_wet_bulb_c, nan=20.0)[:, None]
         cw = np.maximum(wb + f[None, :, 2], self.min_ecwt_c)
         q_coil = np.nan_to_num(telemetry.q_coil_kw, nan=0.0)[:, None]
-        pump = q_coil / (4.186 * self.design_dt_k * f[None, :, 3] * self.design_kg_s)
-        econ = np.broadcast_to(f[None, :, 4], (n, f.shape[0]))
+        pump = q_coil / (CP_WATER_KJ_KG_K * self.design_dt_k * f[None, :, 3] * self.design_kg_s)
+        econ = np.full((n, f.shape[0]), self.econ)
         family = np.stack([chw, sa, cw, pump, econ], axis=2)
         return np.concatenate([local, family], axis=1)
 
-    def __call__(self, telemetry: Telemetry, context: StepContext | None = None) -> Setpoints:
-        if context is None:
-            raise ValueError("the oracle needs the true plant state and future disturbances")
-        n = len(telemetry)
-        self._sync(telemetry)
-        targets = np.clip(self._targets(telemetry), self.lo, self.hi)  # (N, K, 5)
-        k_cand = targets.shape[1]
-        h_steps = self.horizon
-        # ramp-limited trajectories towards each target (N·K, H, 5)
-        steps = np.arange(1, h_steps + 1)[None, None, :, None]
-        delta = targets - self.current[:, None, :]
-        move = np.clip(delta[:, :, None, :], -steps * self.ramp, steps * self.ramp)
-        traj = self.current[:, None, None, :] + move
-        traj[..., 4] = targets[:, :, None, 4]
-        traj = np.clip(traj, self.lo, self.hi).reshape(n * k_cand, h_steps, 5)
-
-        rows = np.repeat(np.arange(n), k_cand)
+    def _rollout(
+        self, context: StepContext, plans: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Simulate plans (N, P, blocks, 5) from the true state: cost and inlet violation
+        (N, P) over the horizon, and each plan's first setpoints (N, P, 5)."""
+        n, p = plans.shape[:2]
+        rows = np.repeat(np.arange(n), p)
         state = plantmod.PlantState(context.state.data[rows])
         params = plantmod.PlantParams(
             context.params.data[rows], context.params.site, context.params.zones
         )
         traces = context.traces
         last = traces.dry_bulb_c.shape[0] - 1
-        cost = np.zeros(n * k_cand)
-        worst = np.full(n * k_cand, -np.inf)
-        for h in range(h_steps):
+        flat = plans.reshape(n * p, self.blocks, 5)
+        setpoints = np.repeat(self.current, p, axis=0)
+        first = setpoints
+        cost = np.zeros(n * p)
+        worst = np.full(n * p, -np.inf)
+        for h in range(self.horizon):
+            target = flat[:, self.block_of_step[h], :]
+            setpoints = np.clip(
+                setpoints + np.clip(target - setpoints, -self.ramp, self.ramp), self.lo, self.hi
+            )
+            setpoints[:, 4] = target[:, 4]
+            if h == 0:
+                first = setpoints
             k = min(context.step + h, last)
             dist = plantmod.Disturbances(traces.at(k).data[rows])
-            state, tel = plantmod.step(state, Setpoints(traj[:, h, :]), dist, params, check=False)
+            state, tel = plantmod.step(state, Setpoints(setpoints), dist, params, check=False)
             cost += tel.facility_kw - tel.it_compute_kw
             worst = np.maximum(worst, tel.inlet_max_c)
-        violation = np.maximum(worst - self.limit_c, 0.0).reshape(n, k_cand)
-        cost = cost.reshape(n, k_cand)
-        feasible = violation <= 0.0
-        score = np.where(feasible, cost, np.inf)
-        best = np.where(
-            feasible.any(axis=1), np.argmin(score, axis=1), np.argmin(violation, axis=1)
-        )
-        chosen = traj.reshape(n, k_cand, h_steps, 5)[np.arange(n), best, 0, :]
-        self.current = chosen
-        return Setpoints(chosen.copy())
+        violation = np.maximum(worst - self.limit_c, 0.0)
+        return cost.reshape(n, p), violation.reshape(n, p), first.reshape(n, p, 5)
+
+    def __call__(self, telemetry: Telemetry, context: StepContext | None = None) -> Setpoints:
+        if context is None:
+            raise ValueError("the oracle needs the true plant state and future disturbances")
+        n = len(telemetry)
+        self._sync(telemetry)
+        if self.plan is None or self.plan.shape[0] != n:
+            mean = np.repeat(self.current[:, None, :], self.blocks, axis=1)
+        else:  # warm start: the last plan, one interval on
+            mean = self.plan
+        span = self.hi - self.lo
+        std = np.broadcast_to(0.25 * span, mean.shape).copy()
+        std[..., 4] = 0.0
+        greedy = np.clip(self._targets(telemetry), self.lo, self.hi)
+        greedy = np.repeat(greedy[:, :, None, :], self.blocks, axis=2)  # held throughout
+        best_plan = mean
+        best_first = self.current
+        rows = np.arange(n)
+        for i in range(self.iterations):
+            noise = self.rng.standard_normal((n, self.population, self.blocks, 5))
+            drawn = np.clip(mean[:, None] + std[:, None] * noise, self.lo, self.hi)
+            extra = [mean[:, None], best_plan[:, None]] + ([greedy] if i == 0 else [])
+            plans = np.concatenate([drawn, *extra], axis=1)
+            cost, violation, first = self._rollout(context, plans)
+            # feasible plans by cost, then the rest by how much they violate
+            key = np.where(violation > 0.0, np.inf, cost)
+            order = np.lexsort((key, violation), axis=1)
+            elite = np.take_along_axis(plans, order[:, : self.elites, None, None], axis=1)
+            mean = elite.mean(axis=1)
+            std = elite.std(axis=1) + 0.02 * span
+            std[..., 4] = 0.0
+            best_plan = plans[rows, order[:, 0]]
+            best_first = first[rows, order[:, 0]]
+        # next interval starts from this plan, one step on (a block's worth is approximate)
+        self.plan = best_plan
+        self.current = best_first.copy()
+        return Setpoints(best_first.copy())
