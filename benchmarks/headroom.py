@@ -66,7 +66,7 @@ def rules_settled(spec, dist_row: list[float]) -> tuple[float, float, float]:
     state = pm.initial_state(params, sp, dist)
     state, tel = pm.step(state, sp, dist, params)
     cooling, overhead, worst = [], [], -np.inf
-    for k in range(72):  # 6 h closed loop, the last 2 h averaged (the rules limit-cycle)
+    for k in range(72):  # 6 h closed loop, the last 2 h averaged (its trim-and-respond sawtooth)
         sp = ctl(tel, None)
         state, tel = pm.step(state, sp, dist, params)
         if k >= 48:

@@ -65,6 +65,17 @@ def test_oracle_beats_rules_without_violations(site, summer_week):
     assert oracle["minutes_above_allowable"] == 0.0
 
 
+def test_rules_chilled_water_reset_trims_rather_than_hunts(site, summer_week):
+    """Trim and respond: the chilled-water setpoint creeps up by the trim and drops by
+    the response, instead of snapping back to the load reset every other interval."""
+    _, setpoints, _ = summer_week(site, "rules")
+    step = np.diff(setpoints[:, 0])
+    moves = np.sign(step[np.abs(step) > 0.05])  # not the load reset's drift
+    reversals = np.mean(moves[1:] != moves[:-1]) if moves.size > 1 else 0.0
+    assert np.abs(step).mean() < 0.25
+    assert reversals < 0.35
+
+
 def test_pid_holds_the_hottest_inlet_at_its_target(site, summer_week):
     report, setpoints, inlets = summer_week(site, "pid")
     last_day = inlets[-288:]

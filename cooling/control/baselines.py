@@ -101,9 +101,11 @@ class RuleController(_Base):
       hottest inlet is below 24.5 °C, lower 1 K a step once above 25.5 °C
       (ASHRAE Guideline 36 §5.1.14 trim-and-respond on the critical zone);
     - **chilled-water supply**: reset with load, the warmest water the coils can use:
-      supply air minus a coil approach of 4 K at no load to 6 K at full load, trimmed
-      down while the supply air is not met (Guideline 36 §5.20.5 CHW supply reset on
-      plant demand; ASHRAE 90.1 §6.5.4.4 CHW reset);
+      supply air minus a coil approach of 4 K at no load to 6 K at full load, with a
+      trim-and-respond correction that responds 0.5 K colder each interval the supply
+      air is not met (more than 0.3 K above its setpoint) and trims 0.1 K back each
+      interval it is, never above the load reset (Guideline 36 §5.1.14 trim and
+      respond, §5.20.5 CHW supply reset on plant demand; ASHRAE 90.1 §6.5.4.4);
     - **condenser water**: wet-bulb plus the tower's design approach, floored at the
       chillers' minimum entering temperature (ASHRAE 90.1 §6.5.5.2 / Taylor's
       near-optimal condenser-water reset);
@@ -115,6 +117,17 @@ class RuleController(_Base):
 
     name = "rules"
     inlet_target_c = 25.0
+    chw_respond_k = -0.5  # colder, per interval the supply air is not met
+    chw_trim_k = 0.1  # back towards the load reset, per interval it is
+    chw_correction_min_k = -6.0
+
+    def __init__(self, spec: SiteSpec):
+        super().__init__(spec)
+        self.chw_correction_k = np.zeros(1)
+
+    def reset(self, n: int) -> None:
+        super().reset(n)
+        self.chw_correction_k = np.zeros(n)
 
     def __call__(self, telemetry: Telemetry, context: StepContext | None = None) -> Setpoints:
         t = telemetry
@@ -132,9 +145,13 @@ class RuleController(_Base):
         )
         target[:, 1] = sa_target
         load = np.clip(t.it_kw / self.spec.it.capacity_kw, 0.0, 1.0)
-        chw = sa_target - (4.0 + 2.0 * load)
         not_met = t.supply_air_c > sa + 0.3
-        target[:, 0] = np.where(not_met, np.minimum(chw, self.current[:, 0] - 0.5), chw)
+        self.chw_correction_k = np.clip(
+            self.chw_correction_k + np.where(not_met, self.chw_respond_k, self.chw_trim_k),
+            self.chw_correction_min_k,
+            0.0,
+        )
+        target[:, 0] = sa_target - (4.0 + 2.0 * load) + self.chw_correction_k
         cw = t.outdoor_wet_bulb_c + self.spec.tower.design_approach_k
         target[:, 2] = np.maximum(cw, self.spec.chillers.min_ecwt_c)
         design_kg_s = self.spec.chw_design_flow_kg_s
