@@ -42,9 +42,16 @@ class Traces:
 def make_traces(spec: SiteSpec, start_hours: np.ndarray, n_steps: int, seeds: np.ndarray) -> Traces:
     """Weather, IT load and carbon for N plants starting at ``start_hours`` (hour of year)."""
     start_hours = np.asarray(start_hours, dtype=float)
-    seeds = np.broadcast_to(np.asarray(seeds), start_hours.shape)
     dt_h = spec.interval_s / 3600.0
-    hours = start_hours[None, :] + dt_h * np.arange(n_steps)[:, None]
+    return traces_at_hours(spec, start_hours[None, :] + dt_h * np.arange(n_steps)[:, None], seeds)
+
+
+def traces_at_hours(spec: SiteSpec, hours: np.ndarray, seeds: np.ndarray) -> Traces:
+    """Weather, IT load and carbon for N plants at the hours of the year ``hours`` (T, N),
+    one row per control interval (the IT load's noise runs on from row to row)."""
+    hours = np.asarray(hours, dtype=float)
+    n_steps = hours.shape[0]
+    seeds = np.broadcast_to(np.asarray(seeds), hours.shape[1:])
     weather = load_weather(spec.path(spec.weather))
     dry, wet = weather.at_hours(hours)
     util = utilisation_at(load_utilisation(spec.path(spec.it.workload)), hours)

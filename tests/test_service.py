@@ -108,6 +108,32 @@ def test_virtual_plant_and_controller_read_the_same_hour_of_the_traces():
             ControllerConfig(utc_offset_h=bad)
 
 
+def test_virtual_plant_stays_in_step_with_the_controller_across_29_february(monkeypatch):
+    """A real-time virtual plant that runs through a leap day reads, every interval, the
+    hour of the traces the controller's clock reads (29 February repeats 28 February),
+    instead of running on a day ahead of it."""
+    import calendar
+
+    from cooling.hil import virtual_plant as vp
+    from cooling.spec import load_site
+
+    spec = load_site("enterprise")  # Atlanta, UTC−5
+    noon_28_feb_ms = (calendar.timegm((2028, 2, 28, 12, 0, 0)) + 5 * 3600) * 1000
+    monkeypatch.setattr(vp.time, "time", lambda: noon_28_feb_ms / 1000.0)
+    plant = vp.VirtualPlant(spec, BrokerConfig(port=1), speed=100.0, days=3.0)
+    monkeypatch.undo()
+    per_day = int(86400 // spec.interval_s)
+    hours = plant.traces.hours[:, 0]
+    step_ms = spec.interval_s * 1000
+    expected = [hour_of_year(plant.t0_ms + k * step_ms, -5.0) for k in range(len(hours))]
+    assert hours == pytest.approx(expected)
+    assert hours[0] == pytest.approx(58 * 24 + 12)  # 28 February, noon local
+    assert hours[per_day] == pytest.approx(58 * 24 + 12)  # 29 February reads 28 February
+    assert hours[2 * per_day] == pytest.approx(59 * 24 + 12)  # 1 March is day 59 again
+    dry = plant.traces.dry_bulb_c[:, 0]
+    assert dry[per_day] == dry[0] and dry[2 * per_day] != dry[per_day]
+
+
 def test_scaled_clock_anchors_at_receipt_and_again_after_misses():
     clock = PlantClock(100.0)
     assert clock.now_ms() is None

@@ -43,7 +43,7 @@ from cooling.io.mqtt import BrokerConfig, MqttLink
 from cooling.plant import plant as plantmod
 from cooling.service import hour_of_year, readings_of, site_utc_offset_h
 from cooling.setpoints import NAMES, fixed_vector, site_names
-from cooling.simulation import make_traces
+from cooling.simulation import traces_at_hours
 from cooling.spec import SiteSpec
 
 log = logging.getLogger("cooling.virtual_plant")
@@ -95,13 +95,15 @@ class VirtualPlant:
         jan1_ms = int((calendar.timegm((year, 1, 1, 0, 0, 0)) - offset_h * 3600.0) * 1000)
         if start_day is None:  # real time: the plant's clock is the wall clock
             self.t0_ms = int(wall_now * 1000)
-            start_hour = hour_of_year(self.t0_ms, offset_h)
         else:
             if not 0 <= start_day < 365:
                 raise ValueError(f"start day must be in 0..364 (got {start_day})")
-            start_hour = start_day * 24.0
-            self.t0_ms = int(jan1_ms + start_hour * 3.6e6)
-        self.traces = make_traces(spec, np.array([start_hour]), self.n_steps + 1, np.array([seed]))
+            self.t0_ms = int(jan1_ms + start_day * 24.0 * 3.6e6)
+        # each interval reads the hour of the traces that the controller's clock gives it
+        # (service.hour_of_year), so a run across 29 February stays in step with it
+        step_ms = self.interval_s * 1000.0
+        hours = [hour_of_year(self.t0_ms + k * step_ms, offset_h) for k in range(self.n_steps + 1)]
+        self.traces = traces_at_hours(spec, np.array(hours)[:, None], np.array([seed]))
         self.params = plantmod.params_from_spec(spec)
         self.bms = fixed_vector(spec)
         self.setpoints = self.bms.copy()
