@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from cooling.control.baselines import make
 from cooling.simulation import simulate
-from cooling.spec import load_site, site_names
+from cooling.spec import SpecError, load_site, site_names
 
 CONTROLLERS = ("fixed", "rules", "pid", "oracle")
 
@@ -45,8 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.jobs < 1:
         ap.error(f"--jobs must be >= 1 (got {args.jobs})")
+    if not args.sites or not args.controllers:
+        ap.error("give at least one site and one controller")
     for site in args.sites:
-        load_site(site)  # an unknown site fails here, before any work
+        try:
+            load_site(site)  # a shipped site's name or a spec file
+        except (SpecError, OSError) as e:
+            ap.error(str(e))
     for name in args.controllers:
         if name not in CONTROLLERS:
             ap.error(f"unknown controller {name!r}; choose from {', '.join(CONTROLLERS)}")
@@ -55,8 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     order = sorted(runs, key=lambda r: r[1] != "oracle")
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = {r: pool.submit(run, *r, args.days) for r in order}
-        results = {site: {name: futures[(site, name)].result() for name in args.controllers}
-                   for site in args.sites}  # fmt: skip
+        try:
+            results = {site: {name: futures[(site, name)].result() for name in args.controllers}
+                       for site in args.sites}  # fmt: skip
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # do not wait for the other site-years
+            raise
     if args.json:
         print(json.dumps({"days": args.days, "results": results}))
         return 0

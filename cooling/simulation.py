@@ -50,6 +50,8 @@ def traces_at_hours(spec: SiteSpec, hours: np.ndarray, seeds: np.ndarray) -> Tra
     """Weather, IT load and carbon for N plants at the hours of the year ``hours`` (T, N),
     one row per control interval (the IT load's noise runs on from row to row)."""
     hours = np.asarray(hours, dtype=float)
+    if hours.ndim != 2:
+        raise ValueError(f"hours must be (intervals, plants), got shape {hours.shape}")
     n_steps = hours.shape[0]
     seeds = np.broadcast_to(np.asarray(seeds), hours.shape[1:])
     weather = load_weather(spec.path(spec.weather))

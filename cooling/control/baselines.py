@@ -104,7 +104,8 @@ class RuleController(_Base):
       supply air minus a coil approach of 4 K at no load to 6 K at full load, with a
       trim-and-respond correction that responds 0.5 K colder each interval the supply
       air is not met (more than 0.3 K above its setpoint) and trims 0.1 K back each
-      interval it is, never above the load reset (Guideline 36 §5.1.14 trim and
+      interval it is, never above the load reset nor below what the setpoint can reach
+      that interval (no wind-up) (Guideline 36 §5.1.14 trim and
       respond, §5.20.5 CHW supply reset on plant demand; ASHRAE 90.1 §6.5.4.4);
     - **condenser water**: wet-bulb plus the tower's design approach, floored at the
       chillers' minimum entering temperature (ASHRAE 90.1 §6.5.5.2 / Taylor's
@@ -145,13 +146,17 @@ class RuleController(_Base):
         )
         target[:, 1] = sa_target
         load = np.clip(t.it_kw / self.spec.it.capacity_kw, 0.0, 1.0)
+        chw_reset = sa_target - (4.0 + 2.0 * load)
         not_met = t.supply_air_c > sa + 0.3
-        self.chw_correction_k = np.clip(
+        correction = np.clip(
             self.chw_correction_k + np.where(not_met, self.chw_respond_k, self.chw_trim_k),
             self.chw_correction_min_k,
             0.0,
         )
-        target[:, 0] = sa_target - (4.0 + 2.0 * load) + self.chw_correction_k
+        # anti-windup: never colder than the setpoint can reach this interval
+        reachable = np.maximum(self.lo[0], self.current[:, 0] - self.ramp[0])
+        self.chw_correction_k = np.maximum(correction, np.minimum(reachable - chw_reset, 0.0))
+        target[:, 0] = chw_reset + self.chw_correction_k
         cw = t.outdoor_wet_bulb_c + self.spec.tower.design_approach_k
         target[:, 2] = np.maximum(cw, self.spec.chillers.min_ecwt_c)
         design_kg_s = self.spec.chw_design_flow_kg_s

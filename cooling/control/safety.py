@@ -161,6 +161,7 @@ class SafetyShield:
         self.reset()
 
     def reset(self) -> None:
+        self.rules.reset(1)
         self.memory = {n: _Memory() for n in self.readings}
         self.last_applied: np.ndarray = self.bms.copy()
         self.econ_changed_ts = -math.inf
