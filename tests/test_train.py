@@ -333,6 +333,26 @@ def test_evaluate_runs_every_controller_on_the_same_perturbed_plant(trained):
     assert again["controllers"]["fixed"] == off["controllers"]["fixed"]  # same plant, seeded
 
 
+def test_evaluate_command_runs_only_the_baselines_asked_for(trained):
+    out, _ = trained
+    base = [sys.executable, "-m", "cooling.cli", "evaluate", "--policy", str(out / "policy.zip")]
+    done = subprocess.run([*base, "--baselines", "fixed", "--json"],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result["controllers"]) == {"policy", "fixed"}
+    assert set(result["cooling_saving_vs"]) == {"fixed"} and "oracle_capture" not in result
+    done = subprocess.run([*base, "--baselines", "none"], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "policy cooling saving" not in done.stdout and "steps above 27 °C" in done.stdout
+    for bad in ("fixed,magic", "fixed,fixed", ","):
+        done = subprocess.run([*base, "--baselines", bad], capture_output=True, text=True,
+                              timeout=300)  # fmt: skip
+        assert done.returncode == 2
+        assert "comma-separated subset of fixed,rules,oracle (or none)" in done.stderr
+
+
 def test_a_policy_for_another_site_is_refused(trained):
     out, _ = trained
     done = subprocess.run(
