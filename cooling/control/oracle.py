@@ -179,9 +179,9 @@ class OracleController(_Base):
         best_plan = mean
         best_first = self.current
         rows = np.arange(n)
+        if len(self.rngs) != n:
+            self.rngs = [np.random.default_rng(self.seed + j) for j in range(n)]
         for i in range(self.iterations):
-            if len(self.rngs) != n:
-                self.rngs = [np.random.default_rng(self.seed + i) for i in range(n)]
             shape = (self.population, self.blocks, 5)
             noise = np.stack([rng.standard_normal(shape) for rng in self.rngs])
             drawn = np.clip(mean[:, None] + std[:, None] * noise, self.lo, self.hi)
