@@ -41,9 +41,6 @@ from cooling.plant.plant import Setpoints, Telemetry
 from cooling.spec import SiteSpec
 from cooling.units import CP_WATER_KJ_KG_K
 
-#: the continuous setpoints the search moves (the economizer entry is held)
-CONTINUOUS = slice(0, 4)
-
 
 class OracleController(_Base):
     name = "oracle"
@@ -166,7 +163,7 @@ class OracleController(_Base):
             raise ValueError("the oracle needs the true plant state and future disturbances")
         n = len(telemetry)
         self._sync(telemetry)
-        if self.plan is None or self.plan.shape[0] != n:
+        if self.plan is None:  # reset (as _sync does when N changes) clears it
             mean = np.repeat(self.current[:, None, :], self.blocks, axis=1)
             mean[..., 4] = self.econ
         else:  # warm start: the last interval's plan
@@ -179,8 +176,6 @@ class OracleController(_Base):
         best_plan = mean
         best_first = self.current
         rows = np.arange(n)
-        if len(self.rngs) != n:
-            self.rngs = [np.random.default_rng(self.seed + j) for j in range(n)]
         for i in range(self.iterations):
             shape = (self.population, self.blocks, 5)
             noise = np.stack([rng.standard_normal(shape) for rng in self.rngs])
