@@ -1,14 +1,19 @@
 """SAC, PPO and TD3 and the spread over seeds, on one site's held-out weeks.
 
-    .venv/bin/python benchmarks/algorithms.py [--site highdensity]
-        [--runs sac:0,sac:1,sac:2,ppo:0,td3:0] [--out out/runs] [--summary-only]
+    .venv/bin/python benchmarks/algorithms.py [--site highdensity] [--jobs N]
+        [--runs sac:0,sac:1,sac:2,ppo:0,ppo:1,ppo:2,td3:0,td3:1,td3:2] [--out out/runs]
+        [--summary-only] [--reevaluate]
 
 Each run is one training command, ``cooling train --recipe agents/ALGO.yaml --site SITE
 --seed S --out OUT/SITE-ALGO-seedS``, exactly as a researcher would type it (4-12 min a
 run on one core for the shipped recipes). A run whose model card is already there (in
 OUT, or the shipped one in ``agents/``) with that same recipe, site and seed is not
 trained again, so the script can be stopped and resumed; ``--summary-only`` trains
-nothing and summarises the cards found. The table gives each
+nothing and summarises the cards found. ``--jobs N`` trains N runs at a time (one core
+each; a run's output goes to ``OUT/SITE-ALGO-seedS.log``). ``--reevaluate`` evaluates the
+runs already in OUT again, against the baselines and the oracle as they are now, and
+stores that in their cards (the shipped cards: ``benchmarks/policies.py --rerun
+--update-cards``). The table gives each
 run's evaluation on the held-out weeks (its model card's, the same as ``cooling evaluate
 --json``) and, per algorithm with several seeds, the mean and the spread (sample
 standard deviation) of its saving against the rules.
@@ -21,10 +26,12 @@ import json
 import statistics
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RUNS = "sac:0,sac:1,sac:2,ppo:0,ppo:1,ppo:2,td3:0,td3:1,td3:2"
 
 
 def _runs(text: str) -> list[tuple[str, int]]:
@@ -46,49 +53,105 @@ def as_dict(recipe: Any) -> dict[str, Any]:
     return out
 
 
+def _card(path: Path) -> dict[str, Any]:
+    card: dict[str, Any] = json.loads(path.read_text())
+    return card
+
+
 def command(site: str, algo: str, seed: int, out: Path) -> list[str]:
     return ["cooling", "train", "--recipe", f"agents/{algo}.yaml", "--site", site,
             "--seed", str(seed), "--out", str(out), "--no-progress"]  # fmt: skip
 
 
+def _train(runs: list[tuple[str, list[str], Path]], jobs: int) -> list[str]:
+    """Run the training commands, ``jobs`` at a time; the names of those that failed.
+
+    A failure lets the runs already going finish but starts no more."""
+    failed: list[str] = []
+
+    def one(name: str, cmd: list[str], log_path: Path) -> None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("w") as log_file:
+            done = subprocess.run([sys.executable, "-m", "cooling.cli", *cmd[1:]], cwd=ROOT,
+                                  stdout=log_file, stderr=subprocess.STDOUT)  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"{name}: exit {done.returncode}, see {log_path}")
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {}
+        for k, (name, cmd, out) in enumerate(runs, 1):
+            print(f"training ({k}/{len(runs)}): {' '.join(cmd)}", file=sys.stderr, flush=True)
+            futures[pool.submit(one, name, cmd, out.with_name(out.name + ".log"))] = name
+        for future in as_completed(futures):
+            try:
+                future.result()
+                print(f"done: {futures[future]}", file=sys.stderr, flush=True)
+            except Exception as e:  # report it, start no more, let the others finish
+                failed.append(futures[future])
+                print(f"failed: {e}", file=sys.stderr, flush=True)
+                for f in futures:
+                    f.cancel()
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--site", default="highdensity")
-    ap.add_argument("--runs", type=_runs, default=_runs("sac:0,sac:1,sac:2,ppo:0,td3:0"))
+    ap.add_argument("--runs", type=_runs, default=_runs(DEFAULT_RUNS),
+                    help=f"ALGO:SEED,... ({DEFAULT_RUNS})")  # fmt: skip
     ap.add_argument("--out", type=Path, default=Path("out/runs"), help="run folders (out/runs)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="training runs at a time (each uses one core; default 1)")  # fmt: skip
     ap.add_argument("--summary-only", action="store_true", help="train nothing")
+    ap.add_argument("--reevaluate", action="store_true",
+                    help="evaluate the runs already in --out again, against the baselines "
+                    "and oracle as they are now, and store that in their cards")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.jobs < 1:
+        ap.error(f"--jobs must be at least 1 (got {args.jobs})")
     if not args.out.is_absolute():  # training runs in the repository root
         args.out = ROOT / args.out
+    from cooling.evaluate import refresh_card
+    from cooling.spec import site_names
     from cooling.train import Recipe, load_recipe
 
-    cards = []
+    if args.site not in site_names():
+        ap.error(f"--site {args.site!r}: expected one of {', '.join(site_names())}")
+    found: dict[str, Path] = {}
+    to_train: list[tuple[str, list[str], Path]] = []
     for algo, seed in args.runs:
         recipe = load_recipe(ROOT / "agents" / f"{algo}.yaml", site=args.site, seed=seed)
         wanted = as_dict(recipe)
         name = f"{args.site}-{algo}-seed{seed}"
         out = args.out / name
-        cmd = command(args.site, algo, seed, out)
-        card, done = None, False
         for folder in (ROOT / "agents" / name, out):
             path = folder / "model_card.json"
-            if path.is_file():
-                card = json.loads(path.read_text())
-                # a card written before a recipe field existed has that field's default
-                if as_dict(Recipe(**card["recipe"])) == wanted:
-                    done = True
-                    break
-        card_path = out / "model_card.json"
-        if not done and not args.summary_only:
-            print(f"training: {' '.join(cmd)}", file=sys.stderr, flush=True)
-            subprocess.run([sys.executable, "-m", "cooling.cli", *cmd[1:]], cwd=ROOT,
-                           check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-            card, done = json.loads(card_path.read_text()), True
-        if not done:
-            print(f"missing: {name} with the current recipe (run without --summary-only)",
-                  file=sys.stderr)  # fmt: skip
-            continue
-        cards.append((algo, seed, card))
+            # a card written before a recipe field existed has that field's default
+            if path.is_file() and as_dict(Recipe(**_card(path)["recipe"])) == wanted:
+                found[name] = path
+                break
+        if name not in found:
+            if args.summary_only:
+                print(f"missing: {name} with the current recipe (run without --summary-only)",
+                      file=sys.stderr)  # fmt: skip
+            else:
+                to_train.append((name, command(args.site, algo, seed, out), out))
+    if args.reevaluate:
+        for name, path in found.items():
+            if path.is_relative_to(args.out):  # the shipped cards: policies.py --update-cards
+                print(f"evaluating again: {name}", file=sys.stderr, flush=True)
+                refresh_card(path)
+    failed = _train(to_train, args.jobs) if to_train else []
+    for name, _, out in to_train:
+        if name not in failed and (out / "model_card.json").is_file():
+            found[name] = out / "model_card.json"
+    cards = []
+    for algo, seed in args.runs:
+        name = f"{args.site}-{algo}-seed{seed}"
+        if name in found:
+            cards.append((algo, seed, _card(found[name])))
+    if failed:
+        print(f"{len(failed)} run(s) failed: {', '.join(failed)}", file=sys.stderr)
     if not cards:
         return 1
     print(f"{args.site}, held-out weeks (days 21, 112, 203, 294), no shield:\n")
@@ -111,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{algo.upper()} over {len(savings)} seeds: saving vs rules "
                   f"{statistics.mean(savings):.1%} ± {statistics.stdev(savings):.1%} "
                   f"(min {min(savings):.1%}, max {max(savings):.1%})")  # fmt: skip
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,10 @@ import argparse
 import json
 import sys
 
+from cooling.control.policy import load_policy
 from cooling.demo import SHIPPED
+from cooling.evaluate import evaluate, refresh_card
+from cooling.spec import load_site
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,20 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     for site, path in SHIPPED.items():
         card_path = path.with_name("model_card.json")
         card = json.loads(card_path.read_text())
-        ev = card["evaluation"]
-        if args.rerun:
-            from cooling.control.policy import load_policy
-            from cooling.evaluate import evaluate
-            from cooling.spec import load_site
-
+        if args.update_cards:
+            card = refresh_card(card_path)
+        elif args.rerun:
             spec = load_site(site)
-            ev = evaluate(spec, load_policy(path, spec))
-            if args.update_cards:
-                card["evaluation"] = ev
-                card["evaluation_command"] = (
-                    f"cooling evaluate --policy {card['policy']} --site {site} --json"
-                )
-                card_path.write_text(json.dumps(card, indent=2) + "\n")
+            card["evaluation"] = evaluate(spec, load_policy(path, spec))
+        ev = card["evaluation"]
         c = ev["controllers"]
         s = ev["cooling_saving_vs"]
         print(

@@ -15,6 +15,7 @@ fraction of its steps above the recommended inlet limit.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,29 @@ def evaluate(
         above = p["minutes_above_recommended"] * 60.0 / spec.interval_s
         out["violation_step_fraction"] = above / steps
     return out
+
+
+def refresh_card(card_path: Path, controllers: tuple[str, ...] = BASELINES) -> dict:
+    """Evaluate a model card's policy again, against the baselines as they are now.
+
+    Stores the evaluation in the card with the command that prints it
+    (``evaluation_command``) and returns the card; the policy and its training record are
+    untouched. For when a baseline or the oracle has changed since the policy was trained.
+    The policy is the file the card names, looked up beside the card.
+    """
+    from cooling.control.policy import load_policy
+    from cooling.spec import load_site
+
+    card = json.loads(card_path.read_text())
+    spec = load_site(card["site"])
+    policy_path = card_path.parent / Path(card["policy"]).name
+    card["evaluation"] = evaluate(spec, load_policy(policy_path, spec), controllers=controllers)
+    subset = "" if controllers == BASELINES else f" --baselines {','.join(controllers) or 'none'}"
+    card["evaluation_command"] = (
+        f"cooling evaluate --policy {card['policy']} --site {card['site']}{subset} --json"
+    )
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return dict(card)
 
 
 def with_traces(spec: SiteSpec, weather: str | None, workload: str | None) -> SiteSpec:

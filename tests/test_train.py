@@ -362,3 +362,26 @@ def test_a_policy_for_another_site_is_refused(trained):
     )  # fmt: skip
     assert done.returncode == 2
     assert "trained on 26 observation features; site hyperscale has 31" in done.stderr
+
+
+def test_refresh_card_evaluates_again_and_keeps_the_training_record(tmp_path, trained):
+    import shutil
+
+    from cooling.control.policy import load_policy
+    from cooling.evaluate import evaluate, refresh_card
+    from cooling.spec import load_site
+
+    out, _ = trained
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    before = json.loads((copy / "model_card.json").read_text())
+    card = refresh_card(copy / "model_card.json", controllers=("fixed",))
+    assert card == json.loads((copy / "model_card.json").read_text())  # stored
+    site = load_site("enterprise")
+    fresh = evaluate(site, load_policy(copy / "policy.zip", site), controllers=("fixed",))
+    assert card["evaluation"] == fresh != before["evaluation"]
+    assert card["evaluation_command"] == (
+        f"cooling evaluate --policy {before['policy']} --site enterprise --baselines fixed --json"
+    )
+    rest = {k: v for k, v in card.items() if k not in ("evaluation", "evaluation_command")}
+    assert rest == {k: v for k, v in before.items() if k != "evaluation"}
