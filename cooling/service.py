@@ -668,10 +668,13 @@ class Controller:
         if self._pue_window:
             it_sum = sum(w[1] for w in self._pue_window)
             fac_sum = sum(w[2] for w in self._pue_window)
+            # the hours of readings behind it: fewer than 24 after a (re)start or a gap
+            hours = min(24.0, len(self._pue_window) * self.interval_s / 3600.0)
             lines.append(encode("pue", {"site": site, "window": "24h"},
                                 {"pue": fac_sum / it_sum if it_sum > 0 else math.nan,
                                  "it_kw": it_sum / len(self._pue_window),
-                                 "facility_kw": fac_sum / len(self._pue_window)}, ts))  # fmt: skip
+                                 "facility_kw": fac_sum / len(self._pue_window),
+                                 "hours": hours}, ts))  # fmt: skip
         subsystems = {"it": "it_kw", "chiller": "chiller_kw", "tower_fan": "tower_fan_kw",
                       "chw_pump": "chw_pump_kw", "cw_pump": "cw_pump_kw",
                       "crah_fan": "crah_fan_kw", "server_fan": "server_fan_kw",

@@ -157,3 +157,35 @@ def test_secrets_one_way_only(tmp_path):
                                 "broker": {"password_file": str(secret)}}))  # fmt: skip
     assert load_config(path).broker.password == "s3cret"
     assert "s3cret" not in repr(os.environ.get("DCC_NONE"))
+
+
+def test_24h_pue_is_over_the_readings_of_the_last_24_hours_and_says_how_many_hours():
+    c = make("shadow")
+    now = int(time.time() * 1000)
+    deliver(c, "telemetry", {"ts": now, "seq": 1, "site": "enterprise", "src": "gw",
+                             "values": {"it_kw": 500.0, "facility_kw": 700.0}})  # fmt: skip
+    _, record, _ = c.records[-1]
+    step, per_day = c.interval_s * 1000, int(86_400 / c.interval_s)
+
+    def day_pue(k: int, it_kw: float, facility_kw: float) -> dict[str, float]:
+        """The fields of the 24 h PUE point written with reading ``k`` (one per interval)."""
+        t = msg.TelemetryMsg(ts=now + k * step, seq=k, site="enterprise",
+                             values={"it_kw": it_kw, "facility_kw": facility_kw})  # fmt: skip
+        (line,) = [x for x in c._points(t, record, "") if x.startswith("pue,") and "=24h" in x]
+        fields = line.split(" ")[1].split(",")
+        return {k: float(v) for k, v in (f.split("=") for f in fields)}
+
+    # just started: a 24 h PUE over one reading, and it says it covers 5 minutes
+    assert day_pue(0, 500.0, 700.0) == {"pue": 1.4, "it_kw": 500.0, "facility_kw": 700.0,
+                                        "hours": c.interval_s / 3600}  # fmt: skip
+    for k in range(1, per_day):  # a day of readings at PUE 1.2
+        last = day_pue(k, 1000.0, 1200.0)
+    assert last["hours"] == 24.0
+    assert last["pue"] == pytest.approx((700 + 1200 * (per_day - 1)) / (500 + 1000 * (per_day - 1)))
+    # a day after it, the first reading has left the window
+    assert day_pue(per_day, 1000.0, 1200.0) == {"pue": 1.2, "it_kw": 1000.0,
+                                                "facility_kw": 1200.0, "hours": 24.0}  # fmt: skip
+    # telemetry stops for 12 h: the window holds only the readings of the 12 h before it
+    after_gap = day_pue(per_day + 12 * 3600 // c.interval_s, 1000.0, 1500.0)
+    assert after_gap["hours"] == pytest.approx(12.0 + c.interval_s / 3600)
+    assert 1.2 < after_gap["pue"] < 1.25  # 1 reading at 1.5 among 145

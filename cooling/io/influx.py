@@ -18,7 +18,7 @@ Schema (all numeric fields float; tags low-cardinality; timestamps = plant telem
 
 | measurement | tags | fields |
 | --- | --- | --- |
-| `pue` | site, window | pue, it_kw, facility_kw |
+| `pue` | site, window | pue, it_kw, facility_kw, hours |
 | `power` | site, subsystem | kw |
 | `plant` | site | water_l, carbon_kg, outdoor_dry_bulb_c, outdoor_wet_bulb_c, it_utilisation |
 | `temperature` | site, zone, kind | c |
@@ -27,8 +27,10 @@ Schema (all numeric fields float; tags low-cardinality; timestamps = plant telem
 | `controller` | site, mode | up, fallback, hold, loop_ms, telemetry_age_s, predicted_inlet_max_c, |
 | | | rejected_messages, commands_sent, acks, predicted_savings_kw, predicted_pue |
 
-Tag values: ``window`` interval or 24h; ``subsystem`` it, chiller, tower_fan, chw_pump,
-cw_pump, crah_fan, server_fan, electrical_loss, cooling, facility (the last two are sums);
+Tag values: ``window`` interval or 24h (whose ``hours`` is the hours of readings behind
+it, fewer than 24 after the controller starts or telemetry stops); ``subsystem`` it,
+chiller, tower_fan, chw_pump, cw_pump, crah_fan, server_fan, electrical_loss, cooling,
+facility (the last two are sums);
 ``zone`` all, zone0, zone1, …; ``kind`` rack_inlet_max, rack_inlet_mean, supply_air,
 return_air, chw_supply, chw_return, cw_supply, cw_return; ``point`` chw_supply_c,
 supply_air_c, cw_supply_c, chw_pump_speed, economizer; ``mode`` shadow or active; ``rule``
@@ -69,7 +71,7 @@ TRANSPORTS = ("v1", "v2")
 #: measurement → (tags, fields); the docstring table above and the Grafana dashboard
 #: (hil/grafana/dc-cooling.json) are checked against it by tests/test_influx.py.
 SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "pue": (("site", "window"), ("pue", "it_kw", "facility_kw")),
+    "pue": (("site", "window"), ("pue", "it_kw", "facility_kw", "hours")),
     "power": (("site", "subsystem"), ("kw",)),
     "plant": (
         ("site",),
