@@ -69,7 +69,8 @@ def _train(runs: list[tuple[str, list[str], Path]], jobs: int) -> list[str]:
     A failure lets the runs already going finish but starts no more."""
     failed: list[str] = []
 
-    def one(name: str, cmd: list[str], log_path: Path) -> None:
+    def one(k: int, name: str, cmd: list[str], log_path: Path) -> None:
+        print(f"training ({k}/{len(runs)}): {' '.join(cmd)}", file=sys.stderr, flush=True)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("w") as log_file:
             done = subprocess.run([sys.executable, "-m", "cooling.cli", *cmd[1:]], cwd=ROOT,
@@ -80,8 +81,7 @@ def _train(runs: list[tuple[str, list[str], Path]], jobs: int) -> list[str]:
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {}
         for k, (name, cmd, out) in enumerate(runs, 1):
-            print(f"training ({k}/{len(runs)}): {' '.join(cmd)}", file=sys.stderr, flush=True)
-            futures[pool.submit(one, name, cmd, out.with_name(out.name + ".log"))] = name
+            futures[pool.submit(one, k, name, cmd, out.with_name(out.name + ".log"))] = name
         for future in as_completed(futures):
             try:
                 future.result()
