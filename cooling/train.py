@@ -6,7 +6,7 @@ A recipe (YAML, validated, unknown keys refused) names the algorithm (SAC, PPO o
 its hyperparameters (checked against the algorithm's own constructor), the site, the
 environment options, the step budget, the number of parallel environments and the
 seed. Training steps the batch vector environment, shows a progress bar, writes
-TensorBoard logs (when tensorboard is installed), evaluates on the held-out weeks every
+TensorBoard logs (``OUT/tensorboard``), evaluates on the held-out weeks every
 ``eval_every_steps`` and keeps the best checkpoint. It ends by writing, in the output
 folder: ``policy.zip`` (the best checkpoint), ``actor.pt`` (the deterministic actor's
 layers as plain tensors, loadable with torch alone: ``cooling.control.policy.TorchActor``) and
@@ -281,10 +281,11 @@ def train(recipe: Recipe, out_dir: Path, command: str, progress: bool = True) ->
     )
     eval_env.seed(recipe.seed + 10_000)
     try:
-        import tensorboard  # noqa: F401
+        import tensorboard  # noqa: F401  (a dependency; a broken install should not stop training)
 
         tb_dir: str | None = str(out_dir / "tensorboard")
-    except ImportError:
+    except ImportError as e:
+        print(f"warning: no TensorBoard logs ({e}); pip install tensorboard", file=sys.stderr)
         tb_dir = None
     torch.set_num_threads(recipe.torch_threads)
     torch.manual_seed(recipe.seed)
@@ -343,6 +344,7 @@ def train(recipe: Recipe, out_dir: Path, command: str, progress: bool = True) ->
         "versions": _versions(),
         "evaluation": evaluation,
         "command": command,
+        "tensorboard": _relative(Path(tb_dir)) if tb_dir else None,
     }
     (out_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
     return card

@@ -57,6 +57,10 @@ def test_training_writes_policy_actor_and_model_card(trained):
     assert card["evaluation"] == evaluation
     assert 1.0 < evaluation["pue"] < 2.0
     assert (out / "policy.zip").is_file() and (out / "actor.pt").is_file()
+    # TensorBoard event files, with the held-out evaluation among their scalars
+    (events,) = (out / "tensorboard").glob("*/events.out.tfevents.*")
+    assert card["tensorboard"].endswith("tensorboard")
+    assert b"eval/mean_reward" in events.read_bytes()
 
 
 def test_exported_actor_matches_the_sb3_policy(trained):
