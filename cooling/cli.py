@@ -1,8 +1,16 @@
-"""The ``cooling`` command.
+"""The ``cooling`` command: simulate, train, evaluate and deploy RL control of a datacenter's
+chilled-water cooling plant.
 
+    cooling demo
     cooling simulate --site enterprise --controller rules --days 7 [--start DAY] [--seed S] [--json]
+    cooling train --recipe agents/sac.yaml [--site SITE] [--seed S] [--steps N] [--out DIR]
+    cooling evaluate --policy agents/SITE-sac-seed0/policy.zip [--weeks held-out|all] [--json]
+    cooling shadow|run --config hil/controller.example.yaml
+    cooling virtual-plant --site SITE
     cooling bench [--json]
     cooling sites
+
+``cooling COMMAND --help`` gives each command's options.
 
 Every reporting command takes ``--json`` and then prints one JSON object on stdout;
 without it, a readable table (and a progress bar on stderr for long work).
@@ -61,7 +69,11 @@ _utc_offset = _number(
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="cooling", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="cooling",
+        description=__doc__.split("\n\n")[0].replace("``", "").replace("\n", " "),
+        epilog="cooling COMMAND --help gives each command's options.",
+    )
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sim = sub.add_parser("simulate", help="run a controller on a simulated site")
