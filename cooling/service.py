@@ -311,7 +311,9 @@ class Controller:
         self.override_seq = msg.SeqTracker()
         self.last_telemetry_ms: int | None = None
         self.last_step_ms: int | None = None
-        self.min_gap_ms = int(0.5 * self.interval_s * 1000)  # one step per control interval
+        # one step per control interval, give or take 10 % of jitter in the bridge's clock:
+        # telemetry more often than that must not step (and ramp) the setpoints faster
+        self.min_gap_ms = int(0.9 * self.interval_s * 1000)
         self.commanding = False  # the last step sent a command (the plant follows us)
         self.allow_active = config.mode == "active"  # `cooling shadow` never commands
         self.state_reason = "starting"
@@ -447,6 +449,8 @@ class Controller:
 
     def _set_state(self, fallback: bool, reason: str, rule: str = "") -> None:
         changed = fallback != self.fallback or reason != self.state_reason
+        # what the heartbeat says of who is in control, before and after
+        was_commanding = self.commanding and not self.fallback
         self.fallback, self.state_reason = fallback, reason
         if changed:
             self.events.append((self._now_ms(), fallback, reason))
@@ -456,7 +460,12 @@ class Controller:
                 self._write([encode("safety_event",
                                     {"site": self.site_id, "rule": rule, "mode": self.runtime.mode},
                                     {"count": 1.0, "message": reason}, ts)])  # fmt: skip
-            self.link.publish(self.topics["status/controller"], self._status(), 1, True)
+            if fallback and was_commanding:
+                # the plant hears at once that we no longer command, not at the next beat
+                self.commanding = False
+                self._heartbeat()  # (it publishes the status as well)
+            else:
+                self.link.publish(self.topics["status/controller"], self._status(), 1, True)
 
     def _watch(self) -> None:
         """Broker loss and telemetry silence: fall back (no command leaves) and say why;
@@ -504,8 +513,8 @@ class Controller:
         except Exception as exc:  # a bug must not stop the loop: count it, fall back, go on
             self.counters["internal_errors"] += 1
             log.exception("%s: error handling a message on %s", self.site_id, topic)
-            self.commanding = False
             self._set_state(True, f"controller error: {type(exc).__name__}: {exc}", "INTERNAL")
+            self.commanding = False
 
     def _dispatch(self, topic: str, payload: bytes, received: tuple[float, int]) -> None:
         if topic == self.topics["telemetry"]:

@@ -211,6 +211,28 @@ def test_broker_outage_falls_back_reconnects_and_applies_no_stale_command(broker
     assert all(sent > outage_start for applied, sent, _ in p.applied if applied > outage_end)
 
 
+def test_when_telemetry_stops_the_heartbeat_says_at_once_that_the_controller_no_longer_commands(
+    broker, enterprise
+):
+    # periodic heartbeats a minute apart: within the test only the immediate one can come
+    c = controller(broker, "active", heartbeat_wall_s=60.0, stale_after_s=600.0)
+    listen, got = _listener(broker, "observer", [msg.topic("enterprise", "status/heartbeat")])
+    p = plant(broker, enterprise, days=0.1, heartbeat_timeout_s=120.0)
+    p.run()  # 29 intervals, then the plant falls silent
+    ended = time.monotonic()
+
+    def commanding() -> list[bool]:
+        return [json.loads(payload)["commanding"] for _, payload in list(got)]
+
+    wait_for(lambda: commanding()[-1:] == [False], 10, "a heartbeat saying commanding: false")
+    took = time.monotonic() - ended
+    c.stop()
+    listen.stop()
+    assert True in commanding() and sum(h.controlled for h in p.history) >= 20
+    assert any(r.startswith("no valid telemetry") for _, _, r in c.events)
+    assert took < 5.0  # 600 s of plant time is 0.1 s of wall time; the next beat is 60 s away
+
+
 def test_bad_messages_are_refused_counted_and_the_loop_keeps_running(broker, enterprise):
     c = controller(broker, "active")
     p = plant(broker, enterprise, days=0.25)

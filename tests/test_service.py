@@ -45,17 +45,24 @@ def test_a_shadow_controller_cannot_be_switched_to_active_over_mqtt():
 def test_one_step_per_control_interval_and_crashing_input_is_counted_not_fatal():
     c = make("shadow")
     now = int(time.time() * 1000)
+    t0 = now - 400_000  # readings within the 600 s staleness limit
     base = {"site": "enterprise", "src": "gw", "values": {"it_kw": 500.0}}
-    deliver(c, "telemetry", {"ts": now - 60_000, "seq": 1, **base})
-    deliver(c, "telemetry", {"ts": now, "seq": 2, **base})  # 60 s later on a 300 s site
+    deliver(c, "telemetry", {"ts": t0, "seq": 1, **base})
+    deliver(c, "telemetry", {"ts": t0 + 60_000, "seq": 2, **base})  # 60 s later, 300 s site
     assert c.counters["steps"] == 1 and c.rejected["telemetry:early"] == 1
+    # telemetry every 0.6 interval would ramp the setpoints faster than the site allows
+    deliver(c, "telemetry", {"ts": t0 + 180_000, "seq": 3, **base})
+    assert c.counters["steps"] == 1 and c.rejected["telemetry:early"] == 2
+    # a bridge a little early (clock jitter) still steps
+    deliver(c, "telemetry", {"ts": t0 + 285_000, "seq": 4, **base})
+    assert c.counters["steps"] == 2
     c._handle(c.topics["telemetry"], b'{"v": 1, "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
               (time.time(), c.link.generation))  # fmt: skip
     assert c.rejected["telemetry:malformed"] == 1
     stale_generation = (time.time(), c.link.generation - 1)
-    c._handle(c.topics["telemetry"], msg.encode({"ts": now + 400_000, "seq": 3, **base}),
+    c._handle(c.topics["telemetry"], msg.encode({"ts": now, "seq": 5, **base}),
               stale_generation)  # fmt: skip
-    assert c.rejected["telemetry:before_reconnect"] == 1 and c.counters["steps"] == 1
+    assert c.rejected["telemetry:before_reconnect"] == 1 and c.counters["steps"] == 2
 
 
 @pytest.mark.parametrize("tz", ["UTC", "Europe/Dublin", "America/New_York", "Asia/Kolkata"])
