@@ -13,7 +13,8 @@ chilled-water cooling plant.
 ``cooling COMMAND --help`` gives each command's options.
 
 Every reporting command takes ``--json`` and then prints one JSON object on stdout;
-without it, a readable table (and a progress bar on stderr for long work).
+without it, a readable table (and a progress bar on stderr for long work). ``train``
+always prints its evaluation as JSON.
 """
 
 from __future__ import annotations

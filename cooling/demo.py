@@ -25,7 +25,8 @@ DEMO_WEEK_START_DAY = 203  # a held-out summer week
 
 
 def run(site_name: str = "enterprise", start_day: float = DEMO_WEEK_START_DAY, progress=None):
-    """Every controller on one week: ``(reports, records)`` keyed by controller."""
+    """Every controller on one week: ``(site, reports, records)``, the last two keyed by
+    controller."""
     site = load_site(site_name)
     policy_path = SHIPPED.get(site_name)
     if policy_path is None or not policy_path.is_file():

@@ -1,8 +1,9 @@
 """Evaluating a trained policy against the baselines on the same weeks.
 
-    cooling evaluate --policy agents/…/policy.zip --site SITE [--weeks held-out|all]
-                     [--weather FILE.epw] [--workload FILE.csv] [--shield]
-                     [--perturb F] [--sensor-noise K] [--json]
+    cooling evaluate --policy agents/…/policy.zip [--site SITE] [--weeks held-out|all]
+                     [--weather FILE.epw] [--workload FILE.csv] [--shield] [--seed S]
+                     [--perturb F] [--sensor-noise K] [--baselines fixed,rules,oracle|none]
+                     [--plot FILE.png] [--json]
 
 The policy (its exported actor, ``actor.pt`` beside the ``.zip``) and the
 baselines (fixed, rules, oracle) each run through :func:`cooling.simulation.simulate`

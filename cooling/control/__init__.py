@@ -1,1 +1,2 @@
-"""Controllers: baselines, and (later) the shielded runtime."""
+"""Controllers: baselines, the oracle, adversaries, the policy, the safety shield and the
+runtime around them."""

@@ -5,7 +5,8 @@
   off: everything that heats the racks;
 - ``nan``: non-finite setpoints (NaN and ±inf in turn).
 
-They have the controllers' interface; none of them respects ranges or ramp limits.
+They have the controllers' interface; none of them respects ramp limits, and only
+``random`` stays within the ranges.
 """
 
 from __future__ import annotations

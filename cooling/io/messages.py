@@ -20,7 +20,8 @@ topic (prefix ``dcc/v1/{site}/``)  payload
                                    ``predicted_savings_kw``, ``safety``, ...
 ``status/controller``              ``state`` online|offline, ``mode``, ``version``,
                                    ``fallback``, ``reason``, ``counters``
-``status/heartbeat``               ``loop_ms``, ``telemetry_age_s``
+``status/heartbeat``               ``loop_ms``, ``telemetry_age_s``, ``mode``,
+                                   ``fallback``, ``commanding``
 ``override``                       ``kind``, ``mode``, ``operator``
 =================================  ==============================================
 """
