@@ -47,6 +47,13 @@ _fraction = _number(lambda v: 0 <= v <= 0.5, "must be in 0..0.5")
 _noise = _number(lambda v: 0 <= v <= 5, "must be in 0..5 K")
 
 
+def _jobs(text: str) -> int:
+    """An argparse type: a number of worker processes, 1 to 256."""
+    if not text.strip().isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 256, got {text!r}")
+    return int(text)
+
+
 def _baselines(text: str) -> tuple[str, ...]:
     """An argparse type: a comma-separated subset of fixed, rules, oracle (or none)."""
     from cooling.evaluate import BASELINES
@@ -147,6 +154,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="which baselines to run: fixed,rules,oracle (the default), a subset, "
                          "or none; the oracle takes most of the time")  # fmt: skip
     ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--jobs", type=_jobs, default=1,
+                    help="run the baselines' weeks in this many processes, beside the policy "
+                         "(same results; 1)")  # fmt: skip
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--plot", help="write PUE, setpoints and hottest inlet over time to this PNG")
 
@@ -347,7 +357,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     records: dict | None = {} if args.plot else None
     result = ev.evaluate(spec, policy, args.weeks, args.shield, args.seed, args.baselines,
                          records=records, perturb=args.perturb,
-                         sensor_noise_c=args.sensor_noise)  # fmt: skip
+                         sensor_noise_c=args.sensor_noise, jobs=args.jobs)  # fmt: skip
     if args.plot:
         from cooling.demo import plot
 

@@ -340,7 +340,7 @@ def test_evaluate_runs_every_controller_on_the_same_perturbed_plant(trained):
 def test_evaluate_command_runs_only_the_baselines_asked_for(trained):
     out, _ = trained
     base = [sys.executable, "-m", "cooling.cli", "evaluate", "--policy", str(out / "policy.zip")]
-    done = subprocess.run([*base, "--baselines", "fixed", "--json"],
+    done = subprocess.run([*base, "--baselines", "fixed", "--jobs", "2", "--json"],
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -355,6 +355,8 @@ def test_evaluate_command_runs_only_the_baselines_asked_for(trained):
                               timeout=300)  # fmt: skip
         assert done.returncode == 2
         assert "comma-separated subset of fixed,rules,oracle (or none)" in done.stderr
+    done = subprocess.run([*base, "--jobs", "0"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "expected a whole number from 1 to 256" in done.stderr
 
 
 def test_a_policy_for_another_site_is_refused(trained):
@@ -389,3 +391,25 @@ def test_refresh_card_evaluates_again_and_keeps_the_training_record(tmp_path, tr
     )
     rest = {k: v for k, v in card.items() if k not in ("evaluation", "evaluation_command")}
     assert rest == {k: v for k, v in before.items() if k != "evaluation"}
+
+
+def test_evaluate_in_worker_processes_gives_the_same_result(trained):
+    from cooling.control.policy import load_policy
+    from cooling.evaluate import evaluate
+    from cooling.spec import load_site
+
+    out, _ = trained
+    site = load_site("enterprise")
+    policy = load_policy(out / "policy.zip", site)
+    runs = []
+    for jobs in (1, 3):
+        records: dict = {}
+        result = evaluate(site, policy, controllers=("fixed", "rules"), records=records,
+                          perturb=0.1, jobs=jobs)  # fmt: skip
+        runs.append((result, records))
+    assert runs[0] == runs[1]
+    assert len(runs[1][1]["rules"]) == 4 * 7 * 288  # every week's history, in order
+    assert [r["hour"] for r in runs[1][1]["rules"][:: 7 * 288]] == [21 * 24, 112 * 24, 203 * 24,
+                                                                     294 * 24]  # fmt: skip
+    with pytest.raises(ValueError, match="jobs must be at least 1"):
+        evaluate(site, policy, controllers=("fixed",), jobs=0)
