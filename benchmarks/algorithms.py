@@ -10,11 +10,11 @@ run on one core for the shipped recipes). A run whose model card is already ther
 OUT, or the shipped one in ``agents/``) with that same recipe, site and seed is not
 trained again, so the script can be stopped and resumed; ``--summary-only`` trains
 nothing and summarises the cards found. ``--jobs N`` trains N runs at a time (one core
-each; a run's output goes to ``OUT/SITE-ALGO-seedS.log``). ``--reevaluate`` evaluates the
-runs already in OUT again, against the baselines and the oracle as they are now, and
-stores that in their cards (the shipped cards: ``benchmarks/policies.py --rerun
---update-cards``). The table gives each
-run's evaluation on the held-out weeks (its model card's, the same as ``cooling evaluate
+each; a run's output goes to ``OUT/SITE-ALGO-seedS.log``). ``--reevaluate`` evaluates
+the runs already in OUT again, against the baselines and the oracle as they are now
+(their weeks N at a time), and stores that in their cards (the shipped cards:
+``benchmarks/policies.py --rerun --update-cards``). The table gives each run's
+evaluation on the held-out weeks (its model card's, the same as ``cooling evaluate
 --json``) and, per algorithm with several seeds, the mean and the spread (sample
 standard deviation) of its saving against the rules.
 """
@@ -26,6 +26,7 @@ import json
 import statistics
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -66,31 +67,64 @@ def command(site: str, algo: str, seed: int, out: Path) -> list[str]:
 def _train(runs: list[tuple[str, list[str], Path]], jobs: int) -> list[str]:
     """Run the training commands, ``jobs`` at a time; the names of those that failed.
 
-    A failure lets the runs already going finish but starts no more."""
+    A failure lets the runs already going finish but starts no more; an interrupt (Ctrl-C)
+    stops the running ones too."""
     failed: list[str] = []
+    stop = threading.Event()
+    running: dict[str, subprocess.Popen[bytes]] = {}
+    lock = threading.Lock()
 
-    def one(k: int, name: str, cmd: list[str], log_path: Path) -> None:
-        print(f"training ({k}/{len(runs)}): {' '.join(cmd)}", file=sys.stderr, flush=True)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("w") as log_file:
-            done = subprocess.run([sys.executable, "-m", "cooling.cli", *cmd[1:]], cwd=ROOT,
-                                  stdout=log_file, stderr=subprocess.STDOUT)  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(f"{name}: exit {done.returncode}, see {log_path}")
+    def one(k: int, name: str, cmd: list[str], log_path: Path) -> bool:
+        with lock:
+            if stop.is_set():
+                return False  # not started
+            print(f"training ({k}/{len(runs)}): {' '.join(cmd)}", file=sys.stderr, flush=True)
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_file = log_path.open("w")
+            running[name] = subprocess.Popen(
+                [sys.executable, "-m", "cooling.cli", *cmd[1:]],
+                cwd=ROOT,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        with log_file:
+            code = running[name].wait()
+        with lock:
+            running.pop(name)
+            if code != 0:
+                stop.set()  # before this thread takes the next run from the queue
+        if code != 0:
+            raise RuntimeError(f"{name}: exit {code}, see {log_path}")
+        return True
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {}
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    futures = {}
+    try:
         for k, (name, cmd, out) in enumerate(runs, 1):
             futures[pool.submit(one, k, name, cmd, out.with_name(out.name + ".log"))] = name
         for future in as_completed(futures):
+            name = futures[future]
+            if future.cancelled():
+                continue
             try:
-                future.result()
-                print(f"done: {futures[future]}", file=sys.stderr, flush=True)
+                if future.result():
+                    print(f"done: {name}", file=sys.stderr, flush=True)
             except Exception as e:  # report it, start no more, let the others finish
-                failed.append(futures[future])
+                failed.append(name)
                 print(f"failed: {e}", file=sys.stderr, flush=True)
-                for f in futures:
-                    f.cancel()
+                stop.set()
+    except BaseException:  # interrupted: stop the runs going, start no more
+        stop.set()
+        with lock:
+            for proc in running.values():
+                proc.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    skipped = [name for f, name in futures.items()
+               if f.cancelled() or (f.exception() is None and f.result() is False)]  # fmt: skip
+    if skipped:
+        print(f"not started: {', '.join(skipped)}", file=sys.stderr)
     return failed
 
 
@@ -140,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, path in found.items():
             if path.is_relative_to(args.out):  # the shipped cards: policies.py --update-cards
                 print(f"evaluating again: {name}", file=sys.stderr, flush=True)
-                refresh_card(path)
+                refresh_card(path, jobs=args.jobs)
     failed = _train(to_train, args.jobs) if to_train else []
     for name, _, out in to_train:
         if name not in failed and (out / "model_card.json").is_file():

@@ -86,7 +86,8 @@ def evaluate(
     controller runs on the same plant, off its spec by up to that fraction, and sees
     temperatures with that noise; the oracle still knows the true plant, and the shield
     keeps the nominal model: how a policy trained on the spec fares on a real plant.
-    ``jobs`` > 1 runs the baselines' weeks in that many worker processes while the policy
+    ``jobs`` > 1 runs the baselines' weeks in that many worker processes (spawned: a
+    script calling this needs an ``if __name__ == "__main__":`` guard) while the policy
     runs here; every run is seeded, so the result is the same as with one.
     """
     if weeks == "held-out":
@@ -99,15 +100,15 @@ def evaluate(
         raise ValueError(f"jobs must be at least 1 (got {jobs})")
     want = records is not None
     pool = None
-    if jobs > 1 and controllers:  # the baselines in worker processes, the policy here
-        pool = ProcessPoolExecutor(min(jobs, len(controllers) * len(starts)),
-                                   mp_context=multiprocessing.get_context("spawn"))  # fmt: skip
-        futures = {(name, day): pool.submit(_baseline_week, spec, name, day, seed, perturb,
-                                            sensor_noise_c, want)
-                   for name in controllers for day in starts}  # fmt: skip
     runs: dict[str, list[dict]] = {}
     names = (["policy"] if policy is not None else []) + list(controllers)
     try:
+        if jobs > 1 and controllers:  # the baselines in worker processes, the policy here
+            pool = ProcessPoolExecutor(min(jobs, len(controllers) * len(starts)),
+                                       mp_context=multiprocessing.get_context("spawn"))  # fmt: skip
+            futures = {(name, day): pool.submit(_baseline_week, spec, name, day, seed, perturb,
+                                                sensor_noise_c, want)
+                       for name in controllers for day in starts}  # fmt: skip
         for name in names:
             runs[name] = []
             for day in starts:
@@ -125,9 +126,12 @@ def evaluate(
                 if records is not None and record is not None:
                     records.setdefault(name, []).extend(record)
                 runs[name].append(report)
-    finally:
+    except BaseException:  # an error or an interrupt: leave the workers' weeks behind
         if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    if pool is not None:
+        pool.shutdown()
     result = {name: _sum_reports(reports) for name, reports in runs.items()}
     out: dict = {"site": spec.name, "weeks": starts, "controllers": result}
     if perturb or sensor_noise_c:
@@ -147,7 +151,7 @@ def evaluate(
     return out
 
 
-def refresh_card(card_path: Path, controllers: tuple[str, ...] = BASELINES) -> dict:
+def refresh_card(card_path: Path, controllers: tuple[str, ...] = BASELINES, jobs: int = 1) -> dict:
     """Evaluate a model card's policy again, against the baselines as they are now.
 
     Stores the evaluation in the card with the command that prints it
@@ -161,7 +165,8 @@ def refresh_card(card_path: Path, controllers: tuple[str, ...] = BASELINES) -> d
     card = json.loads(card_path.read_text())
     spec = load_site(card["site"])
     policy_path = card_path.parent / Path(card["policy"]).name
-    card["evaluation"] = evaluate(spec, load_policy(policy_path, spec), controllers=controllers)
+    policy = load_policy(policy_path, spec)
+    card["evaluation"] = evaluate(spec, policy, controllers=controllers, jobs=jobs)
     subset = "" if controllers == BASELINES else f" --baselines {','.join(controllers) or 'none'}"
     card["evaluation_command"] = (
         f"cooling evaluate --policy {card['policy']} --site {card['site']}{subset} --json"

@@ -566,6 +566,8 @@ class Controller:
             )
             self.telemetry_seq.check(t.src, t.seq, t.ts)
             if self.last_step_ms is not None and t.ts < self.last_step_ms + self.min_gap_ms:
+                # not a step, but valid readings: the plant's telemetry is not silent
+                self.last_telemetry_ms = max(self.last_telemetry_ms or t.ts, t.ts)
                 raise msg.MessageError(
                     "early", f"telemetry {(t.ts - self.last_step_ms) / 1000:.0f} s after the "
                     f"last step; this site steps every {self.interval_s:g} s"

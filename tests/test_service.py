@@ -65,6 +65,21 @@ def test_one_step_per_control_interval_and_crashing_input_is_counted_not_fatal()
     assert c.rejected["telemetry:before_reconnect"] == 1 and c.counters["steps"] == 2
 
 
+def test_an_early_reading_is_not_a_step_but_shows_the_telemetry_is_alive():
+    c = make("shadow")
+    now = int(time.time() * 1000)
+    t0 = now - 500_000
+    base = {"site": "enterprise", "src": "gw", "values": {"it_kw": 500.0}}
+    deliver(c, "telemetry", {"ts": t0, "seq": 1, **base})
+    deliver(c, "telemetry", {"ts": t0 + 265_000, "seq": 2, **base})  # 12 % early: jitter
+    assert c.counters["steps"] == 1 and c.rejected["telemetry:early"] == 1
+    # 601 s after the last step (the silence limit is 600 s) the next reading is due: the
+    # early one, 336 s ago, shows the telemetry flows, so no fallback
+    c.clock.now_ms = lambda: t0 + 601_000  # type: ignore[method-assign]
+    c._watch()
+    assert not c.fallback and c.state_reason == "running"
+
+
 @pytest.mark.parametrize("tz", ["UTC", "Europe/Dublin", "America/New_York", "Asia/Kolkata"])
 def test_hour_of_year_does_not_depend_on_the_machines_time_zone(tz, monkeypatch):
     monkeypatch.setenv("TZ", tz)

@@ -27,16 +27,17 @@ Schema (all numeric fields float; tags low-cardinality; timestamps = plant telem
 | `controller` | site, mode | up, fallback, hold, loop_ms, telemetry_age_s, predicted_inlet_max_c, |
 | | | rejected_messages, commands_sent, acks, predicted_savings_kw, predicted_pue |
 
-Tag values: ``window`` interval or 24h (whose ``hours`` is the hours of readings behind
-it, fewer than 24 after the controller starts or telemetry stops); ``subsystem`` it,
-chiller, tower_fan, chw_pump, cw_pump, crah_fan, server_fan, electrical_loss, cooling,
-facility (the last two are sums); ``zone`` all, zone0, zone1, …; ``kind`` rack_inlet_max,
-rack_inlet_mean, supply_air, return_air, chw_supply, chw_return, cw_supply, cw_return;
-``point`` chw_supply_c, supply_air_c, cw_supply_c, chw_pump_speed, economizer; ``mode``
-shadow or active; ``rule`` a reason code, the shield's and the runtime's (HARD_LIMIT,
-NONFINITE, RATE_LIMIT, ECONOMIZER_HOLD, PREDICTED_INLET, EMERGENCY, TELEMETRY_MISSING,
-TELEMETRY_STALE and the other TELEMETRY_* checks, HAND_BACK, RECOVERING, POLICY_FAULT,
-HOLD, FORCED_FALLBACK) or the controller's (BROKER_LOST, TELEMETRY_SILENT, INTERNAL).
+Tag values: ``window`` interval or 24h (whose ``hours`` is the readings behind it times
+the control interval, fewer than 24 after the controller starts or telemetry stops);
+``subsystem`` it, chiller, tower_fan, chw_pump, cw_pump, crah_fan, server_fan,
+electrical_loss, cooling, facility (the last two are sums); ``zone`` all, zone0, zone1, …;
+``kind`` rack_inlet_max, rack_inlet_mean, supply_air, return_air, chw_supply, chw_return,
+cw_supply, cw_return; ``point`` chw_supply_c, supply_air_c, cw_supply_c, chw_pump_speed,
+economizer; ``mode`` shadow or active; ``rule`` a reason code, the shield's and the
+runtime's (HARD_LIMIT, NONFINITE, RATE_LIMIT, ECONOMIZER_HOLD, PREDICTED_INLET, EMERGENCY,
+TELEMETRY_MISSING, TELEMETRY_STALE and the other TELEMETRY_* checks, HAND_BACK,
+RECOVERING, POLICY_FAULT, HOLD, FORCED_FALLBACK) or the controller's (BROKER_LOST,
+TELEMETRY_SILENT, INTERNAL).
 ``safety_event.count`` is 1.0 per event and ``message`` its text (the only string field).
 """
 
