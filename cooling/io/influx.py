@@ -599,7 +599,8 @@ def controller_tick(site: str, ts_ms: int, zones: int = 4) -> list[str]:
         encode(
             "pue",
             {"site": site, "window": w},
-            {"pue": 1.3 + 0.05 * s, "it_kw": 800.0, "facility_kw": 1040.0 + 40 * s},
+            {"pue": 1.3 + 0.05 * s, "it_kw": 800.0, "facility_kw": 1040.0 + 40 * s}
+            | ({"hours": 24.0} if w == "24h" else {}),
             ts_ms,
         )
         for w in ("interval", "24h")
