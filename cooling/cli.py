@@ -352,13 +352,32 @@ def _evaluate(args: argparse.Namespace) -> int:
         policy = ADVERSARIES[args.policy](spec)
     else:
         policy = load_policy(args.policy, spec)
-    if not args.json:
-        slow = " (the oracle takes a while)" if "oracle" in args.baselines else ""
-        print(f"evaluating on {spec.name}, {args.weeks} weeks{slow}...", file=sys.stderr)
     records: dict | None = {} if args.plot else None
-    result = ev.evaluate(spec, policy, args.weeks, args.shield, args.seed, args.baselines,
-                         records=records, perturb=args.perturb,
-                         sensor_noise_c=args.sensor_noise, jobs=args.jobs)  # fmt: skip
+    options = {"records": records, "perturb": args.perturb, "sensor_noise_c": args.sensor_noise,
+               "jobs": args.jobs}  # fmt: skip
+    if args.json:
+        result = ev.evaluate(spec, policy, args.weeks, args.shield, args.seed, args.baselines,
+                             **options)  # fmt: skip
+    else:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        slow = " (the oracle takes about 25 s a week)" if "oracle" in args.baselines else ""
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("weeks"), TimeElapsedColumn(), transient=True) as bar:  # fmt: skip
+            task = bar.add_task(f"evaluating on {spec.name}{slow}", total=None)
+
+            def progress(name: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total,
+                           description=f"evaluating on {spec.name}{slow}: {name} done")  # fmt: skip
+
+            result = ev.evaluate(spec, policy, args.weeks, args.shield, args.seed,
+                                 args.baselines, progress=progress, **options)  # fmt: skip
     if args.plot:
         from cooling.demo import plot
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,7 @@ def evaluate(
     perturb: float = 0.0,
     sensor_noise_c: float = 0.0,
     jobs: int = 1,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> dict:
     """Run the policy and the baselines on the same weeks; the comparison as a dict.
 
@@ -89,6 +91,8 @@ def evaluate(
     ``jobs`` > 1 runs the baselines' weeks in that many worker processes (spawned: a
     script calling this needs an ``if __name__ == "__main__":`` guard) while the policy
     runs here; every run is seeded, so the result is the same as with one.
+    ``progress(controller, weeks done, weeks in all)`` is called after each week of each
+    controller.
     """
     if weeks == "held-out":
         starts = list(EVAL_WEEK_START_DAYS)
@@ -126,6 +130,8 @@ def evaluate(
                 if records is not None and record is not None:
                     records.setdefault(name, []).extend(record)
                 runs[name].append(report)
+                if progress is not None:
+                    progress(name, sum(map(len, runs.values())), len(names) * len(starts))
     except BaseException:  # an error or an interrupt: leave the workers' weeks behind
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)

@@ -401,13 +401,23 @@ def test_evaluate_in_worker_processes_gives_the_same_result(trained):
     out, _ = trained
     site = load_site("enterprise")
     policy = load_policy(out / "policy.zip", site)
-    runs = []
+    runs, calls = [], []
     for jobs in (1, 3):
         records: dict = {}
         result = evaluate(site, policy, controllers=("fixed", "rules"), records=records,
-                          perturb=0.1, jobs=jobs)  # fmt: skip
+                          perturb=0.1, jobs=jobs,
+                          progress=lambda *a: calls.append(a))  # fmt: skip
         runs.append((result, records))
     assert runs[0] == runs[1]
+    # progress after every week of every controller, in order, for either
+    assert (
+        calls[:12]
+        == calls[12:]
+        == [
+            (name, k, 12)
+            for k, name in enumerate(["policy"] * 4 + ["fixed"] * 4 + ["rules"] * 4, 1)
+        ]
+    )
     assert len(runs[1][1]["rules"]) == 4 * 7 * 288  # every week's history, in order
     assert [r["hour"] for r in runs[1][1]["rules"][:: 7 * 288]] == [21 * 24, 112 * 24, 203 * 24,
                                                                      294 * 24]  # fmt: skip
