@@ -1,12 +1,13 @@
 """The shipped policies against the baselines on the held-out weeks: the README's table.
 
-    .venv/bin/python benchmarks/policies.py [--rerun [--update-cards]]
+    .venv/bin/python benchmarks/policies.py [--rerun [--update-cards] [--jobs N]]
 
 Reads each shipped model card's evaluation (what ``cooling evaluate --json`` printed at
 the end of training); ``--rerun`` runs ``cooling evaluate`` again instead, and
 ``--update-cards`` writes that fresh evaluation into the card, with the command that
 prints it as ``evaluation_command`` (for when a baseline or the oracle has changed since
-training; the policy and its training record are untouched).
+training; the policy and its training record are untouched). ``--jobs N`` runs the
+baselines' weeks in N processes (the same figures).
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--update-cards", action="store_true", help="with --rerun: store it in the cards"
     )
+    ap.add_argument("--jobs", type=int, default=1, help="with --rerun: processes (1)")
     args = ap.parse_args(argv)
+    if args.jobs < 1:
+        ap.error(f"--jobs must be at least 1 (got {args.jobs})")
     if args.update_cards and not args.rerun:
         ap.error("--update-cards needs --rerun (it stores the fresh evaluation)")
     print("| site | policy PUE | rules PUE | oracle PUE | cooling saving vs fixed | vs rules "
@@ -37,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         card_path = path.with_name("model_card.json")
         card = json.loads(card_path.read_text())
         if args.update_cards:
-            card = refresh_card(card_path)
+            card = refresh_card(card_path, jobs=args.jobs)
         elif args.rerun:
             spec = load_site(site)
-            card["evaluation"] = evaluate(spec, load_policy(path, spec))
+            card["evaluation"] = evaluate(spec, load_policy(path, spec), jobs=args.jobs)
         ev = card["evaluation"]
         c = ev["controllers"]
         s = ev["cooling_saving_vs"]
