@@ -34,6 +34,7 @@ import argparse
 import itertools
 import json
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -169,6 +170,12 @@ def breakdown(site: str) -> list[dict]:
             for r in [ev["controllers"][name]]]  # fmt: skip
 
 
+def _per_site(table: Callable[[str], list[dict]]) -> list[dict]:
+    """``table(site)`` for every site, one site per core, rows in site order."""
+    with ProcessPoolExecutor() as pool:
+        return [r for site_rows in pool.map(table, site_names()) for r in site_rows]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--levels", type=int, default=9, help="grid values per setpoint (9)")
@@ -180,8 +187,7 @@ def main() -> int:
     if args.held_out and args.breakdown:
         ap.error("--held-out and --breakdown are two different tables: give one")
     if args.breakdown:
-        with ProcessPoolExecutor() as pool:  # one site per core
-            rows = [r for site_rows in pool.map(breakdown, site_names()) for r in site_rows]
+        rows = _per_site(breakdown)
         if args.json:
             print(json.dumps(rows))
             return 0
@@ -202,8 +208,7 @@ def main() -> int:
               "the rules).")  # fmt: skip
         return 0
     if args.held_out:
-        with ProcessPoolExecutor() as pool:  # one site per core
-            rows = [r for site_rows in pool.map(held_out, site_names()) for r in site_rows]
+        rows = _per_site(held_out)
         if args.json:
             print(json.dumps(rows))
             return 0
