@@ -21,6 +21,7 @@ always prints its evaluation as JSON.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 
@@ -353,11 +354,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     else:
         policy = load_policy(args.policy, spec)
     records: dict | None = {} if args.plot else None
-    options = {"records": records, "perturb": args.perturb, "sensor_noise_c": args.sensor_noise,
-               "jobs": args.jobs}  # fmt: skip
+    run = functools.partial(ev.evaluate, spec, policy, args.weeks, args.shield, args.seed,
+                            args.baselines, records=records, perturb=args.perturb,
+                            sensor_noise_c=args.sensor_noise, jobs=args.jobs)  # fmt: skip
     if args.json:
-        result = ev.evaluate(spec, policy, args.weeks, args.shield, args.seed, args.baselines,
-                             **options)  # fmt: skip
+        result = run()
     else:
         from rich.progress import (
             BarColumn,
@@ -376,8 +377,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                 bar.update(task, completed=done, total=total,
                            description=f"evaluating on {spec.name}{slow}: {name} done")  # fmt: skip
 
-            result = ev.evaluate(spec, policy, args.weeks, args.shield, args.seed,
-                                 args.baselines, progress=progress, **options)  # fmt: skip
+            result = run(progress=progress)
     if args.plot:
         from cooling.demo import plot
 
