@@ -1,7 +1,7 @@
 """How much cooling energy can any controller save against the rule-based one?
 
-    .venv/bin/python benchmarks/headroom.py [--levels 9] [--json]
-    .venv/bin/python benchmarks/headroom.py --held-out [--json]
+    .venv/bin/python benchmarks/headroom.py [--levels 9] [--crah-airflow MIN:MAX] [--json]
+    .venv/bin/python benchmarks/headroom.py --held-out [--crah-airflow MIN:MAX] [--json]
     .venv/bin/python benchmarks/headroom.py --breakdown [--json]
 
 An upper bound at steady state: for representative weather and load held constant
@@ -26,11 +26,19 @@ them): the share of chillers, towers, chilled- and condenser-water pumps and CRA
 and how much each part changes against the rules. It shows what no setpoint reaches:
 the CRAH fans follow the servers' air flow whatever the controller does (about 3 minutes
 on two cores).
+
+``--crah-airflow MIN:MAX`` asks the same questions of a plant whose controllers may also
+set the CRAH air flow (the ``crah_airflow`` setpoint, a fraction of the flow that holds
+the design airflow ratio, ramp 0.1 per interval), which no shipped site exposes: the
+grid and the oracle search it, the rules and the fixed setpoints keep the design ratio
+(1.0), and the held-out table has no policy column (the shipped policies do not set it).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import itertools
 import json
 import sys
@@ -42,11 +50,25 @@ import numpy as np
 from cooling.control.baselines import make
 from cooling.plant import plant as pm
 from cooling.setpoints import NAMES, fixed_vector
-from cooling.spec import load_site, site_names
+from cooling.spec import SetpointRange, SiteSpec, load_site, site_names
 
 CONDITIONS = {"winter": (5.0, 2.0, 0.6), "shoulder": (20.0, 15.0, 0.7),
               "summer": (33.0, 24.0, 0.8)}  # dry-bulb °C, wet-bulb °C, IT load  # fmt: skip
 SETTLE_STEPS, AVERAGE_STEPS = 36, 12  # 3 h at 5 min, averaged over the last hour
+
+
+Airflow = tuple[float, float] | None
+
+
+def site_spec(site: str, airflow: Airflow = None) -> SiteSpec:
+    """The shipped site, with the CRAH air flow exposed over ``airflow`` when given."""
+    spec = load_site(site)
+    if airflow is None:
+        return spec
+    exposed = SetpointRange(min=airflow[0], max=airflow[1], ramp_per_step=0.1)
+    return dataclasses.replace(
+        spec, setpoints=dataclasses.replace(spec.setpoints, crah_airflow=exposed)
+    )
 
 
 def settled(spec, setpoints: np.ndarray, dist_row: list[float]):
@@ -85,8 +107,8 @@ def rules_settled(spec, dist_row: list[float]) -> tuple[float, float, float]:
     return float(np.mean(cooling)), float(np.mean(overhead)), worst
 
 
-def headroom(site: str, levels: int) -> list[dict]:
-    spec = load_site(site)
+def headroom(site: str, levels: int, airflow: Airflow = None) -> list[dict]:
+    spec = site_spec(site, airflow)
     fixed = fixed_vector(spec)
     axes = []
     for j, name in enumerate(NAMES):
@@ -124,23 +146,25 @@ def headroom(site: str, levels: int) -> list[dict]:
     return rows
 
 
-def held_out(site: str) -> list[dict]:
-    """Per held-out week: cooling kWh of rules, both oracles and the shipped policy."""
+def held_out(site: str, airflow: Airflow = None) -> list[dict]:
+    """Per held-out week: cooling kWh of rules, both oracles and the shipped policy (not
+    with ``airflow``: the shipped policies do not set the CRAH air flow)."""
     from cooling.control.oracle import OracleController
     from cooling.control.policy import load_policy
     from cooling.demo import SHIPPED
     from cooling.env.core import EVAL_WEEK_START_DAYS
     from cooling.simulation import simulate
 
-    spec = load_site(site)
+    spec = site_spec(site, airflow)
     rows = []
     for day in EVAL_WEEK_START_DAYS:
         controllers = {
             "rules": make("rules", spec),
             "oracle": OracleController(spec),
             "oracle_no_margin": OracleController(spec, margin_k=0.0),
-            "policy": load_policy(SHIPPED[site], spec),
         }
+        if airflow is None:
+            controllers["policy"] = load_policy(SHIPPED[site], spec)
         kwh = {n: simulate(spec, c, 7.0, day, (0,))[0]["cooling_kwh"]
                for n, c in controllers.items()}  # fmt: skip
         rows.append({"site": site, "day": day, "cooling_kwh": kwh,
@@ -170,6 +194,20 @@ def breakdown(site: str) -> list[dict]:
             for r in [ev["controllers"][name]]]  # fmt: skip
 
 
+def _airflow_range(text: str) -> tuple[float, float]:
+    """``MIN:MAX`` of the CRAH air flow, within the spec's physical 0.5..1.2."""
+    try:
+        lo, hi = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN:MAX, e.g. 0.8:1.1 (got {text!r})") from None
+    if not (0.5 <= lo <= 1.0 <= hi <= 1.2 and lo < hi):
+        raise argparse.ArgumentTypeError(
+            f"need 0.5 <= MIN <= 1.0 <= MAX <= 1.2 and MIN < MAX, the design ratio 1.0 inside "
+            f"(got {text!r})"
+        )
+    return lo, hi
+
+
 def _per_site(table: Callable[[str], list[dict]]) -> list[dict]:
     """``table(site)`` for every site, one site per core, rows in site order."""
     with ProcessPoolExecutor() as pool:
@@ -182,10 +220,16 @@ def main() -> int:
     ap.add_argument("--held-out", action="store_true", help="dynamic headroom, held-out weeks")
     ap.add_argument("--breakdown", action="store_true",
                     help="where the cooling energy goes, held-out weeks")  # fmt: skip
+    ap.add_argument("--crah-airflow", type=_airflow_range, metavar="MIN:MAX",
+                    help="also let the grid and the oracle set the CRAH air flow over this "
+                         "range (fraction of the design-ratio flow), e.g. 0.8:1.1")  # fmt: skip
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.held_out and args.breakdown:
         ap.error("--held-out and --breakdown are two different tables: give one")
+    if args.breakdown and args.crah_airflow:
+        ap.error("--breakdown is of the shipped policies, which do not set the CRAH air flow")
+    airflow = args.crah_airflow
     if args.breakdown:
         rows = _per_site(breakdown)
         if args.json:
@@ -208,7 +252,7 @@ def main() -> int:
               "the rules).")  # fmt: skip
         return 0
     if args.held_out:
-        rows = _per_site(held_out)
+        rows = _per_site(functools.partial(held_out, airflow=airflow))
         if args.json:
             print(json.dumps(rows))
             return 0
@@ -217,23 +261,26 @@ def main() -> int:
         print("| --- | --- | --- | --- | --- | --- |")
         for r in rows:
             s = r["saving_vs_rules"]
+            policy = f"{s['policy']:.1%}" if "policy" in s else "-"
             print(f"| {r['site']} | {r['day']} | {r['cooling_kwh']['rules']:,.0f} "
                   f"| {s['oracle']:.1%} | {s['oracle_no_margin']:.1%} "
-                  f"| {s['policy']:.1%} |")  # fmt: skip
+                  f"| {policy} |")  # fmt: skip
         return 0
-    rows = [r for site in site_names() for r in headroom(site, args.levels)]
+    rows = [r for site in site_names() for r in headroom(site, args.levels, airflow)]
     if args.json:
         print(json.dumps(rows))
         return 0
+    extra = " best CRAH air flow |" if airflow else ""
     print("| site | condition | cooling kW: fixed | rules | best | best vs rules | best vs "
-          "fixed | overhead: best vs rules | cooling-only best vs rules |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "fixed | overhead: best vs rules | cooling-only best vs rules |" + extra)  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if airflow else ""))
     for r in rows:
         c = r["cooling_kw"]
         print(f"| {r['site']} | {r['condition']} | {c['fixed']:,.0f} | {c['rules']:,.0f} | "
               f"{c['best']:,.0f} | {r['best_vs_rules']:.1%} | {r['best_vs_fixed']:.1%} | "
               f"{r['overhead_best_vs_rules']:.1%} | "
-              f"{r['best_cooling_only_vs_rules']:.1%} |")  # fmt: skip
+              f"{r['best_cooling_only_vs_rules']:.1%} |"
+              + (f" {r['best_setpoints']['crah_airflow']:.2f} |" if airflow else ""))  # fmt: skip
     return 0
 
 

@@ -28,7 +28,9 @@ def plant_steps_per_s(site: str = "enterprise", batch: int = 1, seconds: float =
     rng = np.random.default_rng(0)
     lo = np.array([6.0, 16.0, 18.0, 0.4, 0.0])
     hi = np.array([16.0, 25.0, 32.0, 1.0, 1.0])
-    setpoints = [plantmod.Setpoints(rng.uniform(lo, hi, size=(batch, 5))) for _ in range(n_traces)]
+    drawn = [rng.uniform(lo, hi, size=(batch, 5)) for _ in range(n_traces)]
+    airflow = np.ones((batch, 1))  # the design CRAH airflow ratio
+    setpoints = [plantmod.Setpoints(np.hstack([d, airflow])) for d in drawn]
     state = plantmod.initial_state(params, setpoints[0], disturbances[0], warmup_steps=2)
     step = plantmod.step
     k = 0

@@ -2,7 +2,8 @@
 
 Shared by the environment (policy actions) and the controller. The full vector, in this
 order, is what the plant takes; a site exposes those of its ``setpoints`` section (the
-economizer only where one is fitted).
+economizer only where one is fitted, the CRAH air flow only where the spec lists it: a
+setpoint a site does not expose stays at its ``fixed_setpoints`` value).
 """
 
 from __future__ import annotations
@@ -14,13 +15,21 @@ from numpy.typing import NDArray
 
 from cooling.spec import SiteSpec
 
-NAMES = ("chw_supply_c", "supply_air_c", "cw_supply_c", "chw_pump_speed", "economizer")
+NAMES = (
+    "chw_supply_c",
+    "supply_air_c",
+    "cw_supply_c",
+    "chw_pump_speed",
+    "economizer",
+    "crah_airflow",
+)
 UNITS = {
     "chw_supply_c": "°C",
     "supply_air_c": "°C",
     "cw_supply_c": "°C",
     "chw_pump_speed": "fraction of design flow",
     "economizer": "enable (≥ 0.5 on)",
+    "crah_airflow": "fraction of the design-ratio air flow",
 }
 
 
@@ -51,7 +60,9 @@ def fixed_vector(spec: SiteSpec) -> np.ndarray:
     """The site's legacy fixed setpoints as the plant's full setpoint vector."""
     f = spec.fixed_setpoints
     econ = f.economizer if spec.economizer is not None else 0.0
-    return np.array([f.chw_supply_c, f.supply_air_c, f.cw_supply_c, f.chw_pump_speed, econ])
+    return np.array(
+        [f.chw_supply_c, f.supply_air_c, f.cw_supply_c, f.chw_pump_speed, econ, f.crah_airflow]
+    )
 
 
 @dataclass(frozen=True)

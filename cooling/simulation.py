@@ -129,7 +129,7 @@ def simulate(
             observed.data[:, noisy] += rng.normal(0.0, sensor_noise_c, (n, len(noisy)))
         setpoints = controller(observed, StepContext(state, params, traces, k))
         if shields:
-            applied = np.empty((n, 5))
+            applied = np.empty((n, bms.size))
             ts = k * spec.interval_s
             for i, sh in enumerate(shields):
                 decision = sh.decide(setpoints.data[i], observed.row(i), ts)

@@ -159,6 +159,9 @@ class SetpointRanges:
     cw_supply_c: SetpointRange
     chw_pump_speed: SetpointRange
     economizer: SetpointRange | None = None
+    # CRAH air flow as a fraction of the flow that holds the design airflow ratio
+    # (a cold-aisle pressure reset); exposed only where a site lists it
+    crah_airflow: SetpointRange | None = None
 
 
 @dataclass(config=_CONFIG)
@@ -171,6 +174,8 @@ class FixedSetpoints:
     cw_supply_c: Annotated[float, Ge(5.0), Le(40.0)] = 29.4
     chw_pump_speed: Annotated[float, Ge(0.1), Le(1.0)] = 1.0
     economizer: Annotated[float, Ge(0.0), Le(1.0)] = 1.0
+    # the design airflow ratio (the CRAH units' pressure control as commissioned)
+    crah_airflow: Annotated[float, Ge(0.5), Le(1.2)] = 1.0
 
 
 @dataclass(config=_CONFIG)
@@ -304,6 +309,9 @@ def _check_consistency(spec: SiteSpec) -> list[str]:
         "cw_supply_c": (5.0, 40.0),
         "chw_pump_speed": (0.1, 1.0),
         "economizer": (0.0, 1.0),
+        # CRAH EC fans turn down to 20-30 % (PHYSICS.md §3); below half the design
+        # ratio the inlets would breathe mostly exhaust, above 1.2 the fans' headroom ends
+        "crah_airflow": (0.5, 1.2),
     }
     for name, (lo, hi) in physical.items():
         r = getattr(spec.setpoints, name)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cooling.plant import plant as plantmod
-from cooling.spec import load_site, site_names
+from cooling.spec import SetpointRange, load_site, site_names
 
 pytest_plugins = ["tests.influx_server"]  # the influxd and victoria_metrics fixtures
 
@@ -23,9 +23,17 @@ def with_changes(spec, **changes):
     return dataclasses.replace(spec, **changes)
 
 
+def with_airflow(spec, lo=0.8, hi=1.1, ramp=0.1):
+    """The site with its CRAH air flow exposed as a setpoint (no shipped site does)."""
+    exposed = SetpointRange(min=lo, max=hi, ramp_per_step=ramp)
+    return with_changes(spec, setpoints=dataclasses.replace(spec.setpoints, crah_airflow=exposed))
+
+
 def constant_inputs(spec, n=1, setpoints=None, dry_bulb_c=30.0, wet_bulb_c=22.0, load=0.7):
     params = plantmod.params_from_spec(spec).repeat(n)
-    vec = np.array(setpoints if setpoints is not None else [7.0, 18.0, 29.4, 1.0, 0.0], dtype=float)
+    vec = np.array(
+        setpoints if setpoints is not None else [7.0, 18.0, 29.4, 1.0, 0.0, 1.0], dtype=float
+    )
     sp = plantmod.Setpoints(np.tile(vec, (n, 1)))
     it_kw = spec.it.capacity_kw * load
     dist = plantmod.Disturbances(np.tile([dry_bulb_c, wet_bulb_c, it_kw], (n, 1)))

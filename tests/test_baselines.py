@@ -9,6 +9,8 @@ from cooling.control.baselines import FixedController, PIDController, RuleContro
 from cooling.control.oracle import OracleController
 from cooling.plant import plant as plantmod
 from cooling.simulation import simulate
+from cooling.spec import load_site
+from tests.conftest import with_airflow
 
 
 class Recording:
@@ -91,6 +93,9 @@ def test_controllers_respect_ranges_and_ramp_limits(site, summer_week, name):
         r = getattr(site.setpoints, key)
         assert setpoints[:, j].min() >= r.min - 1e-9 and setpoints[:, j].max() <= r.max + 1e-9
         assert np.abs(np.diff(setpoints[:, j])).max() <= r.ramp_per_step + 1e-9
+    # a site that does not expose the CRAH air flow keeps its design ratio exactly
+    assert site.setpoints.crah_airflow is None
+    assert (setpoints[:, 5] == site.fixed_setpoints.crah_airflow).all()
 
 
 def test_controllers_handle_missing_telemetry_and_batches(site):
@@ -99,7 +104,7 @@ def test_controllers_handle_missing_telemetry_and_batches(site):
         ctl = cls(site)
         ctl.reset(3)
         out = ctl(nan_tel)
-        assert out.data.shape == (3, 5) and np.isfinite(out.data).all()
+        assert out.data.shape == (3, len(plantmod.SETPOINT_NAMES)) and np.isfinite(out.data).all()
     with pytest.raises(ValueError, match="needs the true plant state"):
         OracleController(site)(nan_tel)
     with pytest.raises(ValueError, match="unknown controller 'magic'"):
@@ -152,3 +157,24 @@ def test_oracle_search_finds_plans_the_greedy_candidates_miss(site):
     }
     assert overhead["searched"] < overhead["one_round"]
     assert searched["minutes_above_recommended"] == 0.0
+
+
+def test_oracle_trades_crah_air_for_colder_supply_air_where_the_site_exposes_it():
+    """With the CRAH air flow exposed the oracle runs the fans slower than the design
+    ratio (the cube law pays for the colder air that the recirculation needs), within
+    the range and ramp, and spends less cooling energy than without it; the rules keep
+    the design ratio."""
+    site = load_site("enterprise")
+    exposed = with_airflow(site, lo=0.8, hi=1.1, ramp=0.1)
+    rec = Recording(OracleController(exposed))
+    with_air = simulate(exposed, rec, days=1, start_day=180)[0]
+    without = simulate(site, OracleController(site), days=1, start_day=180)[0]
+    airflow = np.array(rec.setpoints)[:, 5]
+    assert airflow.min() >= 0.8 - 1e-9 and airflow.max() <= 1.1 + 1e-9
+    assert np.abs(np.diff(airflow)).max() <= 0.1 + 1e-9
+    assert airflow[-144:].mean() < 0.95
+    assert with_air["cooling_kwh"] < 0.95 * without["cooling_kwh"]
+    assert with_air["minutes_above_recommended"] == 0.0
+    rules = Recording(make("rules", exposed))
+    simulate(exposed, rules, days=0.25, start_day=180)
+    assert (np.array(rules.setpoints)[:, 5] == 1.0).all()

@@ -61,3 +61,18 @@ def test_zone_update_is_exact_and_conserves_heat():
     # stable with a step far longer than the time constant
     t_big, _ = racks.zone_update(30.0, 18.0, 100.0, 8.0, 0.1, 2000.0, 1e5)
     assert t_big == pytest.approx(18.0 + 100.0 / (8.0 * 1.006 * 0.9))
+
+
+def test_recirculation_closes_the_inlet_mass_balance_at_any_crah_air_flow():
+    """The air reaching the inlets scales with the CRAH air flow (bypass share held), so
+    the servers draw the deficit from their exhaust: 1 − r = airflow·(1 − r_design)."""
+    for r_design in (0.0, 0.03, 0.12, 0.3):
+        assert racks.recirculation_at(r_design, 1.0) == r_design  # exactly, not within ulp
+        for airflow in (0.6, 0.8, 0.9, 1.05):
+            r = racks.recirculation_at(r_design, airflow)
+            if r > 0.0:
+                assert 1.0 - r == pytest.approx(airflow * (1.0 - r_design), rel=1e-12)
+            assert (r > r_design) == (airflow < 1.0)
+    # more air than the servers draw cannot make recirculation negative, nor less air total
+    assert racks.recirculation_at(0.03, 1.2) == 0.0
+    assert racks.recirculation_at(0.3, 0.01) == 0.95

@@ -360,8 +360,10 @@ def test_influx_outage_and_a_killed_controller_lose_no_point(
     plant_pue = {h.ts: h.pue for h in p.history}
     assert set(logged) <= set(plant_pue)
     assert max(abs(logged[ts] - plant_pue[ts]) for ts in logged) < 1e-12
-    before_kill = [ts for ts in plant_pue if ts < killed_at - 3 * 300_000]
-    assert before_kill and all(ts in logged for ts in before_kill)  # spooled while down
+    # readings the controller had time to handle before it died (at 3000x, 10 intervals
+    # are 1 s of wall time: room for a loaded machine, where 3 were not)
+    before_kill = [ts for ts in plant_pue if ts < killed_at - 10 * 300_000]
+    assert len(before_kill) >= 20 and all(ts in logged for ts in before_kill)  # spooled
     restarted = min(ts for ts in logged if ts > killed_at)
     after = [ts for ts in plant_pue if ts >= restarted]
     assert len(after) > 20 and all(ts in logged for ts in after)

@@ -11,7 +11,8 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import cooling.env
 from cooling.env import CoolingEnv, CoolingVectorEnv, env_id
 from cooling.env.core import EVAL_WEEK_START_DAYS, training_start_days
-from cooling.spec import site_names
+from cooling.spec import load_site, site_names
+from tests.conftest import with_airflow
 
 IDS = cooling.env.register_envs()
 
@@ -79,6 +80,23 @@ def test_action_mapping_both_ways():
     values = m.to_engineering(np.array([-1.0, 0.0, 1.0, 0.5, -0.5]))
     assert values[0] == m.lo[0] and values[2] == m.hi[2]
     np.testing.assert_allclose(m.to_action(values), [-1.0, 0.0, 1.0, 0.5, -0.5])
+
+
+def test_an_exposed_crah_air_flow_is_one_more_action():
+    plain = CoolingEnv("enterprise")
+    env = CoolingEnv(with_airflow(load_site("enterprise"), lo=0.8, hi=1.1))
+    assert env.action_space.shape[0] == plain.action_space.shape[0] + 1
+    assert env.setpoint_map.names[-1] == "crah_airflow"
+    assert "setpoint_crah_airflow" in env.observation_names
+    fans = {}
+    for end in (-1.0, 1.0):  # the least and the most air, all else the same
+        env.reset(seed=0)
+        action = np.zeros(env.action_space.shape, np.float32)
+        action[-1] = end
+        _, _, _, _, info = env.step(action)
+        fans[end] = info["crah_fan_kw"]
+    assert env.core.setpoints[0, 5] == pytest.approx(1.1)
+    assert fans[-1.0] < 0.6 * fans[1.0]  # (0.8 / 1.1)³ ≈ 0.38 above the fans' minimum
 
 
 def test_vector_env_equals_single_envs():

@@ -76,9 +76,9 @@ def test_hold_keeps_the_setpoints_and_release_lets_the_policy_move_them():
     ("policy", "fault"),
     [
         (lambda t: 1 / 0, "raised ZeroDivisionError"),
-        (lambda t: np.full(5, np.nan), "non-finite"),
+        (lambda t: np.full(6, np.nan), "non-finite"),
         (lambda t: np.zeros(3), "returned 3 values"),
-        (lambda t: time.sleep(0.5) or np.zeros(5), "took longer than 0.05 s"),
+        (lambda t: time.sleep(0.5) or np.zeros(6), "took longer than 0.05 s"),
     ],
 )
 def test_a_failing_policy_is_a_fault_and_the_loop_goes_on(policy, fault):

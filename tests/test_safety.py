@@ -14,7 +14,7 @@ from cooling.control.safety import SafetyShield, ShieldConfig
 from cooling.plant import plant as plantmod
 from cooling.simulation import simulate
 from cooling.spec import load_site
-from tests.conftest import constant_inputs
+from tests.conftest import constant_inputs, with_airflow
 
 
 @pytest.mark.parametrize("name", ["random", "adversarial", "nan"])
@@ -52,7 +52,7 @@ def test_without_the_shield_the_adversary_overheats_the_racks():
 
 
 def _reading(site):
-    params, sp, dist = constant_inputs(site, setpoints=[7.0, 18.0, 29.4, 1.0, 0.0], load=0.6)
+    params, sp, dist = constant_inputs(site, setpoints=[7.0, 18.0, 29.4, 1.0, 0.0, 1.0], load=0.6)
     state = plantmod.initial_state(params, sp, dist)
     _, tel = plantmod.step(state, sp, dist, params)
     return tel.row(0)
@@ -73,7 +73,7 @@ def test_bad_telemetry_hands_back_at_once_and_recovers_after_good_readings(mutat
     site = load_site("enterprise")
     shield = SafetyShield(site, ShieldConfig(recover_after_s=900.0))
     good = _reading(site)
-    proposal = np.array([8.0, 19.0, 28.0, 0.9, 0.0])
+    proposal = np.array([8.0, 19.0, 28.0, 0.9, 0.0, 1.0])
     first = shield.decide(proposal, dict(good), ts=0.0)
     assert first.applied is not None and not first.fallback
     bad = dict(good)
@@ -93,9 +93,9 @@ def test_a_changing_reading_within_physics_is_accepted():
     site = load_site("enterprise")
     shield = SafetyShield(site)
     good = _reading(site)
-    shield.decide(np.array([8.0, 19.0, 28.0, 0.9, 0.0]), dict(good), ts=0.0)
+    shield.decide(np.array([8.0, 19.0, 28.0, 0.9, 0.0, 1.0]), dict(good), ts=0.0)
     warmer = dict(good, supply_air_c=good["supply_air_c"] + 2.0)
-    decision = shield.decide(np.array([8.0, 19.0, 28.0, 0.9, 0.0]), warmer, ts=300.0)
+    decision = shield.decide(np.array([8.0, 19.0, 28.0, 0.9, 0.0, 1.0]), warmer, ts=300.0)
     assert decision.applied is not None
 
 
@@ -103,11 +103,11 @@ def test_every_decision_says_why():
     site = load_site("hyperscale")
     shield = SafetyShield(site)
     reading = _reading(site)
-    d = shield.decide(np.array([np.nan, 40.0, 5.0, 2.0, 1.0]), reading, ts=0.0)
+    d = shield.decide(np.array([np.nan, 40.0, 5.0, 2.0, 1.0, 1.0]), reading, ts=0.0)
     codes = [r.code for r in d.reasons]
     assert "NONFINITE" in codes and "HARD_LIMIT" in codes and "RATE_LIMIT" in codes
     assert all(r.message for r in d.reasons)
-    np.testing.assert_array_equal(d.proposed[1:], [40.0, 5.0, 2.0, 1.0])
+    np.testing.assert_array_equal(d.proposed[1:], [40.0, 5.0, 2.0, 1.0, 1.0])
 
 
 finite_or_not = st.one_of(
@@ -117,8 +117,8 @@ finite_or_not = st.one_of(
 
 @settings(max_examples=150, deadline=None)
 @given(
-    proposal=st.lists(finite_or_not, min_size=5, max_size=5),
-    last=st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=5, max_size=5),
+    proposal=st.lists(finite_or_not, min_size=6, max_size=6),
+    last=st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=6, max_size=6),
     inlet=st.floats(min_value=15.0, max_value=31.0),
     load=st.floats(min_value=0.1, max_value=1.0),
 )
@@ -155,9 +155,34 @@ def test_economizer_is_not_short_cycled():
     reading = _reading(site)
     states = []
     for k in range(8):
-        d = shield.decide(np.array([7.0, 18.0, 29.4, 1.0, float(k % 2)]), reading, ts=300.0 * k)
+        d = shield.decide(
+            np.array([7.0, 18.0, 29.4, 1.0, float(k % 2), 1.0]), reading, ts=300.0 * k
+        )
         states.append(d.applied[4])
     changes = np.flatnonzero(np.diff(states))
     assert len(changes) <= 2  # at most one change per 1200 s in 2400 s
     if len(changes) == 2:
         assert (changes[1] - changes[0]) * 300.0 >= 1200.0
+
+
+def test_the_crah_air_flow_is_limited_and_checked_like_every_setpoint():
+    """Where a site exposes the CRAH air flow the shield clips it to the site's range,
+    ramps it, counts its recirculation in the envelope check, and opens it for the most
+    cooling; where a site does not, any proposal for it is pinned at the design ratio."""
+    site = with_airflow(load_site("enterprise"), lo=0.8, hi=1.1, ramp=0.1)
+    shield = SafetyShield(site)
+    reading = _reading(site)
+    d = shield.decide(np.array([8.0, 19.0, 28.0, 0.9, 0.0, 0.3]), dict(reading), ts=0.0)
+    assert d.applied is not None and d.applied[5] == pytest.approx(0.9)  # 1.0 − one ramp
+    messages = " ".join(r.message for r in d.reasons)
+    assert "crah_airflow 0.3 clipped to 0.8" in messages
+    assert "crah_airflow 0.8 limited to 0.9" in messages
+    assert shield._max_cooling()[5] == pytest.approx(1.0)  # 0.9 + one ramp, towards 1.1
+    # less air at the same supply air is predicted hotter: the recirculation is modelled
+    candidates = np.tile(shield.last_applied, (2, 1))
+    candidates[:, 5] = (0.8, 1.1)
+    less_air, more_air = shield.predict_inlet_max(candidates)
+    assert less_air > more_air + 0.5
+    plain = SafetyShield(load_site("enterprise"))
+    d = plain.decide(np.array([8.0, 19.0, 28.0, 0.9, 0.0, 0.3]), dict(reading), ts=0.0)
+    assert d.applied is not None and d.applied[5] == 1.0

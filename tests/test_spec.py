@@ -79,6 +79,18 @@ def test_negative_it_capacity_rejected(tmp_path):
             lambda d: d["setpoints"]["chw_supply_c"].update(min=20.0),
             r"setpoints.chw_supply_c: need 4.0 <= min < max",
         ),
+        (
+            lambda d: d["setpoints"].update(
+                crah_airflow={"min": 0.3, "max": 1.0, "ramp_per_step": 0.1}
+            ),
+            r"setpoints.crah_airflow: need 0.5 <= min < max <= 1.2 \(got 0.3..1.0\)",
+        ),
+        (
+            lambda d: d["setpoints"].update(
+                crah_airflow={"min": 0.8, "max": 0.95, "ramp_per_step": 0.1}
+            ),
+            r"fixed_setpoints.crah_airflow: 1.0 is outside setpoints.crah_airflow 0.8..0.95",
+        ),
     ],
 )
 def test_inconsistent_specs(tmp_path, mutate, pattern):

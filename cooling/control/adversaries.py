@@ -29,8 +29,11 @@ class RandomController(_Base):
 
     def __call__(self, telemetry: Telemetry, context: StepContext | None = None) -> Setpoints:
         n = len(telemetry)
-        values = self.rng.uniform(self.lo, self.hi, (n, 5))
+        values = np.tile(self.fixed, (n, 1))
+        values[:, :5] = self.rng.uniform(self.lo[:5], self.hi[:5], (n, 5))
         values[:, 4] = self.rng.integers(0, 2, n)
+        if self.hi[5] > self.lo[5]:  # the CRAH air flow, where the site exposes it
+            values[:, 5] = self.rng.uniform(self.lo[5], self.hi[5], n)
         return Setpoints(values)
 
 
@@ -41,6 +44,7 @@ class AdversarialController(_Base):
         worst = self.hi.copy()  # warmest chilled water, supply air and condenser water
         worst[3] = self.lo[3]  # slowest pumping
         worst[4] = 0.0  # no economizer
+        worst[5] = self.lo[5]  # the least CRAH air, the most recirculation
         return Setpoints(np.tile(worst, (len(telemetry), 1)))
 
 
@@ -54,7 +58,7 @@ class NaNController(_Base):
     def __call__(self, telemetry: Telemetry, context: StepContext | None = None) -> Setpoints:
         bad = (np.nan, np.inf, -np.inf)[self.k % 3]
         self.k += 1
-        return Setpoints(np.full((len(telemetry), 5), bad))
+        return Setpoints(np.full((len(telemetry), self.fixed.size), bad))
 
 
 ADVERSARIES: dict[str, Callable[[SiteSpec], Controller]] = {

@@ -45,8 +45,9 @@ class Controller(Protocol):
 
 
 def _limits(spec: SiteSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Full-vector lower/upper bounds and ramp limits (an absent setpoint is pinned at 0)."""
-    lo, hi, ramp = np.zeros(5), np.zeros(5), np.full(5, 1.0)
+    """Full-vector lower/upper bounds and ramp limits (a setpoint the site does not expose
+    is pinned at its fixed value: no economizer, the design CRAH airflow ratio)."""
+    lo, hi, ramp = fixed_vector(spec), fixed_vector(spec), np.full(len(NAMES), 1.0)
     for j, name in enumerate(NAMES):
         r = getattr(spec.setpoints, name)
         if r is not None:
@@ -163,6 +164,7 @@ class RuleController(_Base):
         dt_design = self.spec.chw_loop.design_delta_t_k
         target[:, 3] = 1.1 * t.q_coil_kw / (CP_WATER_KJ_KG_K * dt_design * design_kg_s)
         target[:, 4] = 1.0 if self.spec.economizer is not None else 0.0
+        target[:, 5] = self.fixed[5]  # CRAH fans hold the commissioned cold-aisle pressure
         return self._move_towards(target)
 
 

@@ -86,7 +86,9 @@ class OracleController(_Base):
         # The economizer stays enabled where fitted: the plant's own G36 logic engages it
         # only when it helps, and every disable restarts its 20-minute hold.
         self.econ = 1.0 if spec.economizer is not None else 0.0
-        self.directions = np.array([[*m, self.econ] for m in moves])  # (K, 5)
+        # (K, setpoints): the CRAH air flow held, as the family holds it; the search moves it
+        self.directions = np.array([[*m, self.econ, 0.0] for m in moves])
+        self.dim = self.fixed.size
         self.family = np.array(
             list(
                 itertools.product(
@@ -100,7 +102,7 @@ class OracleController(_Base):
         self.design_kg_s = spec.chw_design_flow_kg_s
         self.design_dt_k = spec.chw_loop.design_delta_t_k
         self.min_ecwt_c = spec.chillers.min_ecwt_c
-        self.plan: np.ndarray | None = None  # (N, blocks, 5): the last best plan
+        self.plan: np.ndarray | None = None  # (N, blocks, setpoints): the last best plan
 
     def reset(self, n: int) -> None:
         super().reset(n)
@@ -109,7 +111,7 @@ class OracleController(_Base):
         self.plan = None
 
     def _targets(self, telemetry: Telemetry) -> np.ndarray:
-        """Greedy candidates (N, K, 5): local moves and the coordinated family."""
+        """Greedy candidates (N, K, setpoints): local moves and the coordinated family."""
         n = len(telemetry)
         local = self.current[:, None, :] + self.directions[None] * self.ramp
         local[:, :, 4] = self.econ
@@ -121,14 +123,15 @@ class OracleController(_Base):
         q_coil = np.nan_to_num(telemetry.q_coil_kw, nan=0.0)[:, None]
         pump = q_coil / (CP_WATER_KJ_KG_K * self.design_dt_k * f[None, :, 3] * self.design_kg_s)
         econ = np.full((n, f.shape[0]), self.econ)
-        family = np.stack([chw, sa, cw, pump, econ], axis=2)
+        airflow = np.repeat(self.current[:, 5:6], f.shape[0], axis=1)
+        family = np.stack([chw, sa, cw, pump, econ, airflow], axis=2)
         return np.concatenate([local, family], axis=1)
 
     def _rollout(
         self, context: StepContext, plans: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Simulate plans (N, P, blocks, 5) from the true state: cost and inlet violation
-        (N, P) over the horizon, and each plan's first setpoints (N, P, 5)."""
+        """Simulate plans (N, P, blocks, setpoints) from the true state: cost and inlet
+        violation (N, P) over the horizon, and each plan's first setpoints (N, P, setpoints)."""
         n, p = plans.shape[:2]
         rows = np.repeat(np.arange(n), p)
         state = plantmod.PlantState(context.state.data[rows])
@@ -137,7 +140,7 @@ class OracleController(_Base):
         )
         traces = context.traces
         last = traces.dry_bulb_c.shape[0] - 1
-        flat = plans.reshape(n * p, self.blocks, 5)
+        flat = plans.reshape(n * p, self.blocks, self.dim)
         setpoints = np.repeat(self.current, p, axis=0)
         first = setpoints
         cost = np.zeros(n * p)
@@ -156,7 +159,25 @@ class OracleController(_Base):
             cost += tel.facility_kw - tel.it_compute_kw
             worst = np.maximum(worst, tel.inlet_max_c)
         violation = np.maximum(worst - self.limit_c, 0.0)
-        return cost.reshape(n, p), violation.reshape(n, p), first.reshape(n, p, 5)
+        return cost.reshape(n, p), violation.reshape(n, p), first.reshape(n, p, self.dim)
+
+    def _noise(self) -> np.ndarray:
+        """Standard normal draws (N, population, blocks, setpoints), one stream per plant.
+
+        The CRAH air flow draws after the other setpoints, and only where the site exposes
+        it, so that a site without it searches exactly as before it existed.
+        """
+        shape = (self.population, self.blocks, 5)
+        out = []
+        for rng in self.rngs:
+            first = rng.standard_normal(shape)
+            airflow = (
+                rng.standard_normal((*shape[:2], 1))
+                if self.hi[5] > self.lo[5]
+                else np.zeros((*shape[:2], 1))
+            )
+            out.append(np.concatenate([first, airflow], axis=2))
+        return np.stack(out)
 
     def __call__(self, telemetry: Telemetry, context: StepContext | None = None) -> Setpoints:
         if context is None:
@@ -177,8 +198,7 @@ class OracleController(_Base):
         best_first = self.current
         rows = np.arange(n)
         for i in range(self.iterations):
-            shape = (self.population, self.blocks, 5)
-            noise = np.stack([rng.standard_normal(shape) for rng in self.rngs])
+            noise = self._noise()
             drawn = np.clip(mean[:, None] + std[:, None] * noise, self.lo, self.hi)
             extra = [mean[:, None], best_plan[:, None]] + ([greedy] if i == 0 else [])
             plans = np.concatenate([drawn, *extra], axis=1)

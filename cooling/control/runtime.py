@@ -135,12 +135,16 @@ class Runtime:
             # abandon the stuck call: a fresh worker serves the next step
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = concurrent.futures.ThreadPoolExecutor(1, "policy")
-            return np.full(5, np.nan), f"policy took longer than {self.policy_timeout_s:g} s"
+            return np.full(
+                len(NAMES), np.nan
+            ), f"policy took longer than {self.policy_timeout_s:g} s"
         except Exception as exc:  # any policy failure is a fault, never a crash
-            return np.full(5, np.nan), f"policy raised {type(exc).__name__}: {exc}"
+            return np.full(len(NAMES), np.nan), f"policy raised {type(exc).__name__}: {exc}"
         vector = np.asarray(getattr(out, "data", out), dtype=np.float64).reshape(-1)
-        if vector.size != 5:
-            return np.full(5, np.nan), f"policy returned {vector.size} values, expected 5"
+        if vector.size != len(NAMES):
+            return np.full(
+                len(NAMES), np.nan
+            ), f"policy returned {vector.size} values, expected {len(NAMES)}"
         if not np.isfinite(vector).all():
             return vector, "policy returned non-finite setpoints"
         return vector, None
@@ -171,7 +175,7 @@ class Runtime:
         extra: list[Reason] = []
         fault = None
         if self.force_fallback:
-            proposed = np.full(5, np.nan)
+            proposed = np.full(len(NAMES), np.nan)
             extra.append(Reason("FORCED_FALLBACK", "operator forced the fallback"))
         elif self.hold:
             proposed = self.shield.last_applied.copy()

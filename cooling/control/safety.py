@@ -239,7 +239,8 @@ class SafetyShield:
             if z >= len(self.spec.zones):
                 st[f"zone{z}_exhaust_c"][:] = m["supply_air_c"]
                 continue
-            r = p[o + racks.RECIRCULATION]
+            # the recirculation at the CRAH air flow the shield last applied
+            r = racks.recirculation_at(p[o + racks.RECIRCULATION], self.last_applied[5])
             inlet = m[f"zone{z}_inlet_mean_c"]
             speed = racks.fan_speed(sv, inlet)
             air = p[o + racks.AIR_DESIGN_KG_S] * speed / sv[racks.FAN_MIN_SPEED]
@@ -251,7 +252,7 @@ class SafetyShield:
         return st
 
     def predict_inlet_max(self, candidates: np.ndarray) -> np.ndarray:
-        """Predicted hottest inlet [°C] over the horizon for each candidate (K, 5)."""
+        """Predicted hottest inlet [°C] over the horizon for each candidate (K, setpoints)."""
         k = candidates.shape[0]
         state = plantmod.PlantState(np.repeat(self._estimated_state().data, k, axis=0))
         params = self.params.repeat(k)
@@ -276,7 +277,7 @@ class SafetyShield:
         return worst + self.bias_k + self.config.uncertainty_gain * self.spread_k
 
     def predict_facility_kw(self, candidates: np.ndarray, steps: int = 12) -> np.ndarray:
-        """Facility power [kW] for each candidate (K, 5), held for ``steps`` intervals.
+        """Facility power [kW] for each candidate (K, setpoints), held for ``steps`` intervals.
 
         The state estimated from telemetry as for :meth:`predict_inlet_max`, but the site
         spec's nominal plant (an expectation, where the envelope check is pessimistic), with
@@ -307,7 +308,13 @@ class SafetyShield:
 
     def decide(self, proposed: np.ndarray, reading: dict[str, float], ts: float) -> Decision:
         """Check telemetry, limit the proposal and verify it against the envelope."""
-        proposed = np.asarray(proposed, dtype=np.float64).reshape(5)
+        proposed = np.asarray(proposed, dtype=np.float64)
+        if proposed.size != len(NAMES):
+            raise ValueError(
+                f"a proposal is the plant's full setpoint vector, {len(NAMES)} values "
+                f"({', '.join(NAMES)}); got {proposed.size}"
+            )
+        proposed = proposed.reshape(len(NAMES))
         reasons = self.check_telemetry(reading, ts)
         if reasons:
             self.handed_back = True
@@ -451,6 +458,7 @@ class SafetyShield:
         target = self.lo.copy()  # coldest chilled water, supply air and condenser water
         target[3] = self.hi[3]  # full pump speed
         target[4] = self.last_applied[4]
+        target[5] = self.hi[5]  # the most CRAH air, the least recirculation
         step = np.clip(target - self.last_applied, -self.ramp, self.ramp)
         step[4] = 0.0
         moved: np.ndarray = self.last_applied + step

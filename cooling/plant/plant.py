@@ -47,7 +47,16 @@ MAX_ZONES = 4
 #: CRAH fans are sized 20 % above the rated-load air flow, for the server fans' ramp.
 CRAH_FAN_HEADROOM = 1.2
 
-SETPOINT_NAMES = ("chw_supply_c", "supply_air_c", "cw_supply_c", "chw_pump_speed", "economizer")
+SETPOINT_NAMES = (
+    "chw_supply_c",
+    "supply_air_c",
+    "cw_supply_c",
+    "chw_pump_speed",
+    "economizer",
+    "crah_airflow",
+)
+#: Actuator limits of the CRAH air flow [fraction of the design-ratio flow].
+CRAH_AIRFLOW_MIN, CRAH_AIRFLOW_MAX = 0.2, 1.5
 DISTURBANCE_NAMES = ("dry_bulb_c", "wet_bulb_c", "it_load_kw")
 STATE_NAMES = (
     "chw_supply_c",
@@ -438,6 +447,7 @@ def _step_kernel(
         cw_set = max(u[i, A.cw_supply_c], freeze)
         speed = min(max(u[i, A.chw_pump_speed], pu[pump.MIN_SPEED]), 1.0)
         econ_cmd = u[i, A.economizer]
+        airflow = min(max(u[i, A.crah_airflow], CRAH_AIRFLOW_MIN), CRAH_AIRFLOW_MAX)
         tdb = d[i, D.dry_bulb_c]
         twb = min(d[i, D.wet_bulb_c], tdb)
         compute_total = d[i, D.it_load_kw]
@@ -494,7 +504,7 @@ def _step_kernel(
             for z in range(nz):
                 zo = OZN + z * racks.ZONE_RECORD_SIZE
                 rated = pi[zo + racks.RATED_KW]
-                r = pi[zo + racks.RECIRCULATION]
+                r = racks.recirculation_at(pi[zo + racks.RECIRCULATION], airflow)
                 t_in = racks.inlet_c(t_sa, t_out[z], r)
                 compute = compute_total * rated / it_rated
                 it_kw, fan_kw, s = racks.server_power_kw(sv, rated, compute, t_in)
@@ -514,15 +524,14 @@ def _step_kernel(
             heat_air = 0.0
             for z in range(nz):
                 zo = OZN + z * racks.ZONE_RECORD_SIZE
-                r = pi[zo + racks.RECIRCULATION]
+                r = racks.recirculation_at(pi[zo + racks.RECIRCULATION], airflow)
                 new, q_kj = racks.zone_update(
                     t_out[z], t_sa, it_z[z], m_z[z], r, pi[zo + racks.HEAT_CAPACITY_KJ_K], dt
                 )
                 t_out[z] = new
                 heat_air += q_kj
-                inlet_max = max(
-                    inlet_max, racks.inlet_c(t_sa, new, pi[zo + racks.HOT_RECIRCULATION])
-                )
+                r_hot = racks.recirculation_at(pi[zo + racks.HOT_RECIRCULATION], airflow)
+                inlet_max = max(inlet_max, racks.inlet_c(t_sa, new, r_hot))
             q_coil = heat_air / dt + crah_fan_kw
             t_coil_out = t_s + q_coil / c_chw
 
@@ -659,8 +668,10 @@ def _step_kernel(
         for z in range(MAX_ZONES):
             zo = OZN + z * racks.ZONE_RECORD_SIZE
             if z < nz:
-                t_mean = racks.inlet_c(t_sa, t_out[z], pi[zo + racks.RECIRCULATION])
-                t_max = racks.inlet_c(t_sa, t_out[z], pi[zo + racks.HOT_RECIRCULATION])
+                r = racks.recirculation_at(pi[zo + racks.RECIRCULATION], airflow)
+                r_hot = racks.recirculation_at(pi[zo + racks.HOT_RECIRCULATION], airflow)
+                t_mean = racks.inlet_c(t_sa, t_out[z], r)
+                t_max = racks.inlet_c(t_sa, t_out[z], r_hot)
                 mean_sum += t_mean * pi[zo + racks.RATED_KW]
             else:
                 t_mean = np.nan
@@ -711,7 +722,8 @@ def _initial_kernel(u: np.ndarray, d: np.ndarray, p: np.ndarray, x: np.ndarray) 
             zo = OZN + z * racks.ZONE_RECORD_SIZE
             rated = pi[zo + racks.RATED_KW]
             if z < g[G.zones] and rated > 0.0:
-                r = pi[zo + racks.RECIRCULATION]
+                airflow = min(max(u[i, A.crah_airflow], CRAH_AIRFLOW_MIN), CRAH_AIRFLOW_MAX)
+                r = racks.recirculation_at(pi[zo + racks.RECIRCULATION], airflow)
                 share = it_kw * rated / g[G.it_rated_kw]
                 dt_air = share / (pi[zo + racks.AIR_DESIGN_KG_S] * CP_AIR_KJ_KG_K * (1.0 - r))
                 x[i, S.zone0_exhaust_c + z] = u[i, A.supply_air_c] + dt_air

@@ -82,6 +82,26 @@ def zone_update(
 
 
 @jit
+def recirculation_at(design_recirculation: float, airflow: float) -> float:
+    """Recirculation share of the inlet air when the CRAH units supply ``airflow`` times
+    the air flow that holds the design airflow ratio.
+
+    The bypass share of the CRAH air is held at its design value, so the air that reaches
+    the inlets scales with ``airflow`` and the servers draw the rest from their own
+    exhaust (mass balance at the inlets; Tozer, Kurkjian & Salim, "Air management metrics
+    in data centers", ASHRAE Trans. 115(1), 2009)::
+
+        1 − r = airflow·(1 − r_design),   r within [0, 1)
+
+    Holding the bypass share is conservative: in a real hall less air also means a
+    lower cold-aisle pressure and less bypass, so less recirculation than this.
+    """
+    # written so that ``airflow == 1`` gives the design value exactly
+    r: float = design_recirculation + (1.0 - airflow) * (1.0 - design_recirculation)
+    return min(max(r, 0.0), 0.95)
+
+
+@jit
 def inlet_c(supply_air_c: float, exhaust_c: float, recirculation: float) -> float:
     """Rack inlet temperature [°C] with recirculation ``r``."""
     return (1.0 - recirculation) * supply_air_c + recirculation * exhaust_c
