@@ -639,7 +639,14 @@ class Controller:
         return float(kw[0] / it_kw) if it_kw > 0 else math.nan, float(kw[1] - kw[0])
 
     def _publish_reco(self, t: msg.TelemetryMsg, record: StepRecord, cmd_id: str) -> None:
-        actual = np.array([t.values.get(f"{n}_set", math.nan) for n in NAMES])
+        # what the plant runs; a setpoint the site does not expose is the spec's fixed one,
+        # whether or not the plant reports it
+        actual = np.array(
+            [
+                t.values.get(f"{n}_set", math.nan) if n in self.exposed else bms
+                for n, bms in zip(NAMES, self.runtime.shield.bms, strict=True)
+            ]
+        )
         pue, saved = self._predicted(record, actual)
         self._last_prediction = (pue, saved)
         if math.isfinite(saved):

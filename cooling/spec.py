@@ -175,7 +175,7 @@ class FixedSetpoints:
     chw_pump_speed: Annotated[float, Ge(0.1), Le(1.0)] = 1.0
     economizer: Annotated[float, Ge(0.0), Le(1.0)] = 1.0
     # the design airflow ratio (the CRAH units' pressure control as commissioned)
-    crah_airflow: Annotated[float, Ge(0.5), Le(1.2)] = 1.0
+    crah_airflow: Annotated[float, Ge(0.5), Le(1.0)] = 1.0
 
 
 @dataclass(config=_CONFIG)
@@ -309,9 +309,11 @@ def _check_consistency(spec: SiteSpec) -> list[str]:
         "cw_supply_c": (5.0, 40.0),
         "chw_pump_speed": (0.1, 1.0),
         "economizer": (0.0, 1.0),
-        # CRAH EC fans turn down to 20-30 % (PHYSICS.md §3); below half the design
-        # ratio the inlets would breathe mostly exhaust, above 1.2 the fans' headroom ends
-        "crah_airflow": (0.5, 1.2),
+        # turned down from the design ratio, never up: the CRAH fans' headroom above it is
+        # for the server fans' ramp, and more air than the design ratio would only grow
+        # the bypass; below half of it the inlets would breathe mostly exhaust (EC fans
+        # turn down to 20-30 % speed, PHYSICS.md §3)
+        "crah_airflow": (0.5, 1.0),
     }
     for name, (lo, hi) in physical.items():
         r = getattr(spec.setpoints, name)

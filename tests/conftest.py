@@ -23,7 +23,7 @@ def with_changes(spec, **changes):
     return dataclasses.replace(spec, **changes)
 
 
-def with_airflow(spec, lo=0.8, hi=1.1, ramp=0.1):
+def with_airflow(spec, lo=0.8, hi=1.0, ramp=0.1):
     """The site with its CRAH air flow exposed as a setpoint (no shipped site does)."""
     exposed = SetpointRange(min=lo, max=hi, ramp_per_step=ramp)
     return with_changes(spec, setpoints=dataclasses.replace(spec.setpoints, crah_airflow=exposed))

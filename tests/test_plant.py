@@ -21,7 +21,7 @@ def _random_setpoints(rng, n):
                 rng.uniform(10.0, 35.0, n),
                 rng.uniform(0.2, 1.0, n),
                 rng.integers(0, 2, n).astype(float),
-                rng.uniform(0.5, 1.2, n),  # CRAH air flow, the spec's allowed range
+                rng.uniform(0.5, 1.0, n),  # CRAH air flow, the spec's allowed range
             ],
             axis=1,
         )
@@ -174,18 +174,19 @@ def test_fixed_setpoints_over_a_year(site):
 
 def test_less_crah_air_saves_fan_power_and_warms_the_inlets(site):
     """The CRAH air flow trades fan power (cube law) against recirculation: at the same
-    supply air, less air means less CRAH fan power and hotter inlets, and the design
-    ratio (1.0) is the plant as it was."""
+    supply air, less air means less CRAH fan power and hotter inlets. The plant turns the
+    fans down from the design ratio, never up: a command above 1.0 runs as 1.0."""
     results = {}
-    for airflow in (0.8, 1.0, 1.1):
+    for airflow in (0.8, 0.9, 1.0, 1.2):
         params, sp, dist = constant_inputs(site, setpoints=[7.0, 18.0, 29.4, 1.0, 0.0, airflow])
         state = plantmod.initial_state(params, sp, dist, warmup_steps=36)
         _, tel = plantmod.step(state, sp, dist, params)
         results[airflow] = tel
-    low, design, high = results[0.8], results[1.0], results[1.1]
-    assert low.crah_fan_kw[0] < 0.8 * design.crah_fan_kw[0] < 0.8 * high.crah_fan_kw[0]
+    low, mid, design = results[0.8], results[0.9], results[1.0]
+    assert low.crah_fan_kw[0] < mid.crah_fan_kw[0] < 0.8 * design.crah_fan_kw[0]
     assert low.crah_air_kg_s[0] == pytest.approx(0.8 * design.crah_air_kg_s[0], rel=0.02)
-    assert low.inlet_max_c[0] > design.inlet_max_c[0] + 0.5 > high.inlet_max_c[0] + 0.5
-    assert low.inlet_mean_c[0] > design.inlet_mean_c[0] > high.inlet_mean_c[0]
+    assert low.inlet_max_c[0] > mid.inlet_max_c[0] > design.inlet_max_c[0] + 0.3
+    assert low.inlet_mean_c[0] > mid.inlet_mean_c[0] > design.inlet_mean_c[0]
     # the supply air is held (the coil has the capacity): only the mixing changed
     assert low.supply_air_c[0] == pytest.approx(design.supply_air_c[0], abs=0.05)
+    np.testing.assert_array_equal(results[1.2].data[:, :-1], design.data[:, :-1])

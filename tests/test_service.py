@@ -211,3 +211,34 @@ def test_24h_pue_is_over_the_readings_of_the_last_24_hours_and_says_how_many_hou
     after_gap = day_pue(per_day + 12 * 3600 // c.interval_s, 1000.0, 1500.0)
     assert after_gap["hours"] == pytest.approx(12.0 + c.interval_s / 3600)
     assert 1.2 < after_gap["pue"] < 1.25  # 1 reading at 1.5 among 145
+
+
+def test_a_full_reading_gives_a_finite_prediction_of_the_saving():
+    """The recommendation's predicted PUE and kW saved need every setpoint in force: the
+    ones the site exposes from the plant's readings, the others from the spec (a plant
+    need not report a setpoint nobody may move)."""
+    import numpy as np
+
+    from cooling.plant import plant as plantmod
+    from cooling.service import readings_of
+    from cooling.setpoints import fixed_vector
+    from cooling.spec import load_site
+
+    spec = load_site("enterprise")
+    params = plantmod.params_from_spec(spec)
+    sp = plantmod.Setpoints(fixed_vector(spec)[None, :])
+    dist = plantmod.Disturbances(np.array([[30.0, 22.0, 0.6 * spec.it.capacity_kw]]))
+    state = plantmod.initial_state(params, sp, dist, warmup_steps=12)
+    _, tel = plantmod.step(state, sp, dist, params)
+    values = {n: v for n, v in tel.row(0).items() if n in readings_of(spec)}
+    assert "crah_airflow_set" in values  # a plant may report it ...
+    del values["crah_airflow_set"]  # ... but need not: enterprise does not expose it
+    c = make("shadow")
+    now = int(time.time() * 1000)
+    for k in range(3):
+        deliver(c, "telemetry", {"ts": now - 590_000 + 290_000 * k, "seq": k + 1,
+                                 "site": "enterprise", "src": "gw", "values": values})  # fmt: skip
+    assert c.counters["steps"] == 3
+    assert c.counters["predictions"] == 3
+    pue, saved_kw = c._last_prediction
+    assert 1.0 < pue < 2.0 and np.isfinite(saved_kw)

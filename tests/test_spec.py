@@ -83,7 +83,7 @@ def test_negative_it_capacity_rejected(tmp_path):
             lambda d: d["setpoints"].update(
                 crah_airflow={"min": 0.3, "max": 1.0, "ramp_per_step": 0.1}
             ),
-            r"setpoints.crah_airflow: need 0.5 <= min < max <= 1.2 \(got 0.3..1.0\)",
+            r"setpoints.crah_airflow: need 0.5 <= min < max <= 1.0 \(got 0.3..1.0\)",
         ),
         (
             lambda d: d["setpoints"].update(

@@ -85,7 +85,8 @@ def unit_range(name: str) -> tuple[float, float] | None:
     """The physical range of a reading from its unit suffix (``<setpoint>_set``: its own)."""
     if name.endswith("_set"):
         base = name[: -len("_set")]
-        return (0.0, 1.0) if base == "economizer" else unit_range(base)
+        own = {"economizer": (0.0, 1.0), "crah_airflow": (0.0, 1.5)}  # no unit suffix
+        return own[base] if base in own else unit_range(base)
     for suffix, rng in UNIT_RANGES.items():
         if name.endswith(suffix):
             return rng

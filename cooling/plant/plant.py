@@ -55,8 +55,9 @@ SETPOINT_NAMES = (
     "economizer",
     "crah_airflow",
 )
-#: Actuator limits of the CRAH air flow [fraction of the design-ratio flow].
-CRAH_AIRFLOW_MIN, CRAH_AIRFLOW_MAX = 0.2, 1.5
+#: Limits of the CRAH air flow [fraction of the design-ratio flow], as the site spec's:
+#: turned down from the design ratio, where the inlet mass balance holds, never up.
+CRAH_AIRFLOW_MIN, CRAH_AIRFLOW_MAX = 0.5, 1.0
 DISTURBANCE_NAMES = ("dry_bulb_c", "wet_bulb_c", "it_load_kw")
 STATE_NAMES = (
     "chw_supply_c",

@@ -91,10 +91,12 @@ def recirculation_at(design_recirculation: float, airflow: float) -> float:
     exhaust (mass balance at the inlets; Tozer, Kurkjian & Salim, "Air management metrics
     in data centers", ASHRAE Trans. 115(1), 2009)::
 
-        1 − r = airflow·(1 − r_design),   r within [0, 1)
+        1 − r = airflow·(1 − r_design)
 
-    Holding the bypass share is conservative: in a real hall less air also means a
-    lower cold-aisle pressure and less bypass, so less recirculation than this.
+    for ``airflow`` up to 1 (the plant turns the fans down, never up: more air would only
+    add bypass, which this form does not carry); r is kept within [0, 0.95] all the same.
+    Holding the bypass share is conservative: in a real hall less air also means a lower
+    cold-aisle pressure and less bypass, so less recirculation than this.
     """
     # written so that ``airflow == 1`` gives the design value exactly
     r: float = design_recirculation + (1.0 - airflow) * (1.0 - design_recirculation)
