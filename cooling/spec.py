@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import types
 import typing
 from pathlib import Path
@@ -375,8 +376,54 @@ def load_site(name_or_path: str | Path) -> SiteSpec:
                 f"unknown site {str(name_or_path)!r}; shipped sites: {', '.join(site_names())} "
                 "(or give a path to a .yaml file)"
             )
-    data = read_yaml(path, SpecError, "site spec")
+    data = _read_with_base(path, ())
     return parse_site(data, source=str(path), base_dir=path.parent)
+
+
+#: Keys holding paths, which resolve against the folder of the spec that names them.
+_PATH_KEYS = (("weather",), ("carbon",), ("it", "workload"))
+
+
+def _read_with_base(path: Path, seen: tuple[Path, ...]) -> Any:
+    """The spec's mapping, merged over the spec it ``extends`` (if any).
+
+    ``extends: PATH`` (relative to this spec's folder) names a base spec; this spec's
+    keys replace the base's, mappings merged key by key, so that a variant says only
+    what differs (``setpoints: {crah_airflow: ...}``). The base's paths are rewritten
+    relative to this spec's folder.
+    """
+    data = read_yaml(path, SpecError, "site spec")
+    if not isinstance(data, dict) or "extends" not in data:
+        return data
+    base_ref = data.pop("extends")
+    if not isinstance(base_ref, str):
+        raise SpecError(f"{path}: extends: the path of a base spec (got {base_ref!r})")
+    base_path = (path.parent / base_ref).resolve()
+    if base_path in seen or base_path == path.resolve():
+        raise SpecError(f"{path}: extends: {base_ref} extends this spec again (a cycle)")
+    base = _read_with_base(base_path, (*seen, path.resolve()))
+    if not isinstance(base, dict):
+        raise SpecError(f"{path}: extends: {base_ref} is not a site spec mapping")
+    for keys in _PATH_KEYS:
+        node = base
+        for key in keys[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(keys[-1]), str):
+            target = Path(node[keys[-1]])
+            if not target.is_absolute():
+                node[keys[-1]] = os.path.relpath(base_path.parent / target, path.parent.resolve())
+    return _merge(base, data)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: mappings merged recursively, anything else replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def read_yaml(path: Path, error: type[Exception], what: str) -> Any:

@@ -110,3 +110,42 @@ def test_not_yaml_and_unknown_site(tmp_path):
         load_site(bad)
     with pytest.raises(SpecError, match=r"unknown site 'atlantis'.*enterprise"):
         load_site("atlantis")
+
+
+@pytest.mark.parametrize("site", ["enterprise", "hyperscale", "highdensity"])
+def test_a_variant_extends_its_site_and_says_only_what_differs(site):
+    base = load_site(site)
+    variant = load_site(ENVS_DIR / "variants" / f"{site}-crah.yaml")
+    assert variant.name == f"{site}-crah"
+    assert base.setpoints.crah_airflow is None
+    assert (variant.setpoints.crah_airflow.min, variant.setpoints.crah_airflow.max) == (0.8, 1.0)
+    # the rest is the base's, its data files included (paths rewritten to the variant's folder)
+    for key in ("weather", "carbon"):
+        assert (
+            variant.path(getattr(variant, key)).resolve() == base.path(getattr(base, key)).resolve()
+        )
+    assert variant.path(variant.it.workload).resolve() == base.path(base.it.workload).resolve()
+    assert (variant.it.capacity_kw, variant.it.servers) == (base.it.capacity_kw, base.it.servers)
+    for field in ("zones", "chillers", "chw_loop", "cw_loop", "tower", "crah", "economizer",
+                  "envelope", "fixed_setpoints", "interval_s"):  # fmt: skip
+        assert getattr(variant, field) == getattr(base, field), field
+    assert variant.setpoints.chw_supply_c == base.setpoints.chw_supply_c
+
+
+def test_extends_errors_name_the_file(tmp_path):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("extends: b.yaml\n")
+    b.write_text("extends: a.yaml\n")
+    with pytest.raises(SpecError, match=r"extends: .*a cycle"):
+        load_site(a)
+    a.write_text("extends: [b.yaml]\n")
+    with pytest.raises(SpecError, match=r"a.yaml: extends: the path of a base spec"):
+        load_site(a)
+    a.write_text("extends: missing.yaml\n")
+    with pytest.raises(SpecError, match=r"missing.yaml: site spec not found"):
+        load_site(a)
+    # a variant's own mistakes are named as in any spec
+    too_much_air = "{crah_airflow: {min: 0.9, max: 1.1, ramp_per_step: 0.1}}"
+    a.write_text(f"extends: {ENVS_DIR / 'enterprise.yaml'}\nsetpoints: {too_much_air}\n")
+    with pytest.raises(SpecError, match=r"setpoints.crah_airflow: need 0.5 <= min < max <= 1.0"):
+        load_site(a)
