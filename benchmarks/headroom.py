@@ -38,7 +38,6 @@ column (the shipped policies do not set it).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import itertools
 import json
@@ -52,7 +51,7 @@ import numpy as np
 from cooling.control.baselines import make
 from cooling.plant import plant as pm
 from cooling.setpoints import NAMES, fixed_vector
-from cooling.spec import SetpointRange, SiteSpec, load_site, site_names
+from cooling.spec import CRAH_AIRFLOW_RANGE, SiteSpec, load_site, site_names, with_crah_airflow
 
 CONDITIONS = {"winter": (5.0, 2.0, 0.6), "shoulder": (20.0, 15.0, 0.7),
               "summer": (33.0, 24.0, 0.8)}  # dry-bulb °C, wet-bulb °C, IT load  # fmt: skip
@@ -65,12 +64,7 @@ Airflow = float | None  # the lowest CRAH air flow controllers may set, if any
 def site_spec(site: str, airflow: Airflow = None) -> SiteSpec:
     """The shipped site, with the CRAH air flow exposed over ``airflow``..1.0 when given."""
     spec = load_site(site)
-    if airflow is None:
-        return spec
-    exposed = SetpointRange(min=airflow, max=1.0, ramp_per_step=0.1)
-    return dataclasses.replace(
-        spec, setpoints=dataclasses.replace(spec.setpoints, crah_airflow=exposed)
-    )
+    return spec if airflow is None else with_crah_airflow(spec, airflow)
 
 
 def settled(spec, setpoints: np.ndarray, dist_row: list[float]):
@@ -204,7 +198,7 @@ def _airflow_min(text: str) -> float:
         lo = float(text)
     except ValueError:
         lo = math.nan
-    if not 0.5 <= lo < 1.0:
+    if not CRAH_AIRFLOW_RANGE[0] <= lo < CRAH_AIRFLOW_RANGE[1]:
         raise argparse.ArgumentTypeError(
             f"a fraction of the design-ratio air flow, 0.5 <= MIN < 1.0, e.g. 0.8 (got {text!r})"
         )

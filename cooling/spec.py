@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import types
 import typing
 from pathlib import Path
@@ -310,11 +309,7 @@ def _check_consistency(spec: SiteSpec) -> list[str]:
         "cw_supply_c": (5.0, 40.0),
         "chw_pump_speed": (0.1, 1.0),
         "economizer": (0.0, 1.0),
-        # turned down from the design ratio, never up: the CRAH fans' headroom above it is
-        # for the server fans' ramp, and more air than the design ratio would only grow
-        # the bypass; below half of it the inlets would breathe mostly exhaust (EC fans
-        # turn down to 20-30 % speed, PHYSICS.md §3)
-        "crah_airflow": (0.5, 1.0),
+        "crah_airflow": CRAH_AIRFLOW_RANGE,
     }
     for name, (lo, hi) in physical.items():
         r = getattr(spec.setpoints, name)
@@ -361,14 +356,37 @@ def parse_site(data: Any, source: str = "<site spec>", base_dir: str | Path = ".
     return spec
 
 
+#: The CRAH air flow a site may let controllers set [fraction of the design-ratio flow]:
+#: turned down from the design ratio, never up (the fans' headroom above it is for the
+#: server fans' ramp, and more air would only grow the bypass); below half of it the
+#: inlets would breathe mostly exhaust (EC fans turn down to 20-30 % speed, PHYSICS.md §3).
+CRAH_AIRFLOW_RANGE = (0.5, 1.0)
+
+
+def with_crah_airflow(
+    spec: SiteSpec, lowest: float, highest: float = 1.0, ramp_per_step: float = 0.1
+) -> SiteSpec:
+    """The site with its CRAH air flow exposed as a setpoint over ``lowest``..``highest``
+    (what ``setpoints: {crah_airflow: ...}`` in its spec would say; validated again)."""
+    exposed = SetpointRange(min=lowest, max=highest, ramp_per_step=ramp_per_step)
+    return dataclasses.replace(
+        spec, setpoints=dataclasses.replace(spec.setpoints, crah_airflow=exposed)
+    )
+
+
 def site_names() -> list[str]:
     """Names of the shipped site specs."""
     return sorted(p.stem for p in ENVS_DIR.glob("*.yaml"))
 
 
 def load_site(name_or_path: str | Path) -> SiteSpec:
-    """Load a site spec by shipped name (``enterprise``) or by path to a YAML file."""
+    """Load a site spec by shipped name (``enterprise``) or by path to a YAML file (a
+    relative path not found from here is tried from the repository root, as model cards
+    write it)."""
     path = Path(name_or_path)
+    from_root = ENVS_DIR.parent / path
+    if path.suffix in (".yaml", ".yml") and not path.is_file() and from_root.is_file():
+        path = from_root
     if path.suffix not in (".yaml", ".yml"):
         path = ENVS_DIR / f"{name_or_path}.yaml"
         if not path.is_file():
@@ -376,43 +394,49 @@ def load_site(name_or_path: str | Path) -> SiteSpec:
                 f"unknown site {str(name_or_path)!r}; shipped sites: {', '.join(site_names())} "
                 "(or give a path to a .yaml file)"
             )
-    data = _read_with_base(path, ())
-    return parse_site(data, source=str(path), base_dir=path.parent)
+    data, bases = _read_with_base(path, ())
+    source = str(path) + "".join(f" (extends {b})" for b in bases)
+    return parse_site(data, source=source, base_dir=path.parent)
 
 
 #: Keys holding paths, which resolve against the folder of the spec that names them.
 _PATH_KEYS = (("weather",), ("carbon",), ("it", "workload"))
 
 
-def _read_with_base(path: Path, seen: tuple[Path, ...]) -> Any:
-    """The spec's mapping, merged over the spec it ``extends`` (if any).
+def _read_with_base(path: Path, seen: tuple[Path, ...]) -> tuple[Any, tuple[Path, ...]]:
+    """The spec's mapping, merged over the spec it ``extends`` (if any), and the chain of
+    base specs it came through.
 
-    ``extends: PATH`` (relative to this spec's folder) names a base spec; this spec's
-    keys replace the base's, mappings merged key by key, so that a variant says only
-    what differs (``setpoints: {crah_airflow: ...}``). The base's paths are rewritten
-    relative to this spec's folder.
+    ``extends: PATH`` (relative to this spec's folder, or absolute) names a base spec,
+    which may extend another; this spec's keys replace the base's, mappings merged key by
+    key (a list, such as ``zones``, is replaced whole), so that a variant says only what
+    differs (``setpoints: {crah_airflow: ...}``). The base's data paths are made absolute,
+    so they still name the base's files.
     """
     data = read_yaml(path, SpecError, "site spec")
     if not isinstance(data, dict) or "extends" not in data:
-        return data
+        return data, ()
     base_ref = data.pop("extends")
     if not isinstance(base_ref, str):
         raise SpecError(f"{path}: extends: the path of a base spec (got {base_ref!r})")
+    here = path.resolve()
     base_path = (path.parent / base_ref).resolve()
-    if base_path in seen or base_path == path.resolve():
-        raise SpecError(f"{path}: extends: {base_ref} extends this spec again (a cycle)")
-    base = _read_with_base(base_path, (*seen, path.resolve()))
+    if base_path in (*seen, here):
+        chain = " -> ".join(str(p) for p in (*seen, here, base_path))
+        raise SpecError(f"{path}: extends: a cycle: {chain}")
+    try:
+        base, bases = _read_with_base(base_path, (*seen, here))
+    except SpecError as exc:
+        raise SpecError(f"{path}: extends: {exc}") from None
     if not isinstance(base, dict):
         raise SpecError(f"{path}: extends: {base_ref} is not a site spec mapping")
     for keys in _PATH_KEYS:
-        node = base
+        node: Any = base
         for key in keys[:-1]:
             node = node.get(key) if isinstance(node, dict) else None
         if isinstance(node, dict) and isinstance(node.get(keys[-1]), str):
-            target = Path(node[keys[-1]])
-            if not target.is_absolute():
-                node[keys[-1]] = os.path.relpath(base_path.parent / target, path.parent.resolve())
-    return _merge(base, data)
+            node[keys[-1]] = str(base_path.parent / node[keys[-1]])  # an absolute one stays
+    return _merge(base, data), (base_path, *bases)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

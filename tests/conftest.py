@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cooling.plant import plant as plantmod
-from cooling.spec import SetpointRange, load_site, site_names
+from cooling.spec import load_site, site_names, with_crah_airflow
 
 pytest_plugins = ["tests.influx_server"]  # the influxd and victoria_metrics fixtures
 
@@ -25,8 +25,7 @@ def with_changes(spec, **changes):
 
 def with_airflow(spec, lo=0.8, hi=1.0, ramp=0.1):
     """The site with its CRAH air flow exposed as a setpoint (no shipped site does)."""
-    exposed = SetpointRange(min=lo, max=hi, ramp_per_step=ramp)
-    return with_changes(spec, setpoints=dataclasses.replace(spec.setpoints, crah_airflow=exposed))
+    return with_crah_airflow(spec, lo, hi, ramp)
 
 
 def constant_inputs(spec, n=1, setpoints=None, dry_bulb_c=30.0, wet_bulb_c=22.0, load=0.7):

@@ -136,7 +136,7 @@ def test_extends_errors_name_the_file(tmp_path):
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.write_text("extends: b.yaml\n")
     b.write_text("extends: a.yaml\n")
-    with pytest.raises(SpecError, match=r"extends: .*a cycle"):
+    with pytest.raises(SpecError, match=r"extends: a cycle: .*a.yaml -> .*b.yaml -> .*a.yaml"):
         load_site(a)
     a.write_text("extends: [b.yaml]\n")
     with pytest.raises(SpecError, match=r"a.yaml: extends: the path of a base spec"):
@@ -149,3 +149,24 @@ def test_extends_errors_name_the_file(tmp_path):
     a.write_text(f"extends: {ENVS_DIR / 'enterprise.yaml'}\nsetpoints: {too_much_air}\n")
     with pytest.raises(SpecError, match=r"setpoints.crah_airflow: need 0.5 <= min < max <= 1.0"):
         load_site(a)
+
+
+def test_a_variant_of_a_variant_keeps_its_bases_files_unless_it_names_its_own(tmp_path):
+    (tmp_path / "one" / "two").mkdir(parents=True)
+    mid = tmp_path / "one" / "mid.yaml"
+    mid.write_text(f"extends: {ENVS_DIR / 'hyperscale.yaml'}\nname: mid\n")
+    leaf = tmp_path / "one" / "two" / "leaf.yaml"
+    leaf.write_text("extends: ../mid.yaml\nname: leaf\ntower: {design_approach_k: 4.5}\n")
+    base, spec = load_site("hyperscale"), load_site(leaf)
+    assert spec.name == "leaf" and spec.tower.design_approach_k == 4.5
+    assert spec.tower.design_wet_bulb_c == base.tower.design_wet_bulb_c  # merged, not replaced
+    assert spec.path(spec.weather).resolve() == base.path(base.weather).resolve()
+    assert spec.path(spec.it.workload).resolve() == base.path(base.it.workload).resolve()
+    own = tmp_path / "one" / "two" / "chicago.csv"
+    own.write_bytes(base.path(base.weather).read_bytes())
+    leaf.write_text("extends: ../mid.yaml\nweather: chicago.csv\n")
+    assert load_site(leaf).path(load_site(leaf).weather) == own
+    # a mistake inherited from a base is named with the chain it came through
+    mid.write_text(f"extends: {ENVS_DIR / 'hyperscale.yaml'}\nchw_loop: {{pump_efficiency: 1.7}}\n")
+    with pytest.raises(SpecError, match=r"leaf.yaml \(extends .*mid.yaml\) \(extends .*hyperscale"):
+        load_site(leaf)

@@ -40,7 +40,7 @@ from numpy.typing import ArrayLike
 from cooling.plant import chiller, crah, economizer, pump, racks, tower
 from cooling.plant._jit import jit
 from cooling.records import CURVES
-from cooling.spec import SiteSpec
+from cooling.spec import CRAH_AIRFLOW_RANGE, SiteSpec
 from cooling.units import CP_AIR_KJ_KG_K, CP_WATER_KJ_KG_K, RHO_AIR_KG_M3, RHO_WATER_KG_M3
 
 MAX_ZONES = 4
@@ -57,7 +57,7 @@ SETPOINT_NAMES = (
 )
 #: Limits of the CRAH air flow [fraction of the design-ratio flow], as the site spec's:
 #: turned down from the design ratio, where the inlet mass balance holds, never up.
-CRAH_AIRFLOW_MIN, CRAH_AIRFLOW_MAX = 0.5, 1.0
+CRAH_AIRFLOW_MIN, CRAH_AIRFLOW_MAX = CRAH_AIRFLOW_RANGE
 DISTURBANCE_NAMES = ("dry_bulb_c", "wet_bulb_c", "it_load_kw")
 STATE_NAMES = (
     "chw_supply_c",
@@ -719,11 +719,11 @@ def _initial_kernel(u: np.ndarray, d: np.ndarray, p: np.ndarray, x: np.ndarray) 
         x[i, S.stage_timer_s] = g[G.stage_wait_s]
         x[i, S.economizer_on] = 0.0
         x[i, S.economizer_timer_s] = pi[OEC + economizer.HOLD_S]
+        airflow = min(max(u[i, A.crah_airflow], CRAH_AIRFLOW_MIN), CRAH_AIRFLOW_MAX)
         for z in range(MAX_ZONES):
             zo = OZN + z * racks.ZONE_RECORD_SIZE
             rated = pi[zo + racks.RATED_KW]
             if z < g[G.zones] and rated > 0.0:
-                airflow = min(max(u[i, A.crah_airflow], CRAH_AIRFLOW_MIN), CRAH_AIRFLOW_MAX)
                 r = racks.recirculation_at(pi[zo + racks.RECIRCULATION], airflow)
                 share = it_kw * rated / g[G.it_rated_kw]
                 dt_air = share / (pi[zo + racks.AIR_DESIGN_KG_S] * CP_AIR_KJ_KG_K * (1.0 - r))
