@@ -40,6 +40,7 @@ from numpy.typing import ArrayLike
 from cooling.plant import chiller, crah, economizer, pump, racks, tower
 from cooling.plant._jit import jit
 from cooling.records import CURVES
+from cooling.setpoints import NAMES
 from cooling.spec import CRAH_AIRFLOW_RANGE, SiteSpec
 from cooling.units import CP_AIR_KJ_KG_K, CP_WATER_KJ_KG_K, RHO_AIR_KG_M3, RHO_WATER_KG_M3
 
@@ -47,14 +48,7 @@ MAX_ZONES = 4
 #: CRAH fans are sized 20 % above the rated-load air flow, for the server fans' ramp.
 CRAH_FAN_HEADROOM = 1.2
 
-SETPOINT_NAMES = (
-    "chw_supply_c",
-    "supply_air_c",
-    "cw_supply_c",
-    "chw_pump_speed",
-    "economizer",
-    "crah_airflow",
-)
+SETPOINT_NAMES = NAMES  # the plant takes the full setpoint vector of cooling.setpoints
 #: Limits of the CRAH air flow [fraction of the design-ratio flow], as the site spec's:
 #: turned down from the design ratio, where the inlet mass balance holds, never up.
 CRAH_AIRFLOW_MIN, CRAH_AIRFLOW_MAX = CRAH_AIRFLOW_RANGE
