@@ -419,6 +419,8 @@ def _step_kernel(
     t_out = np.empty(MAX_ZONES)
     m_z = np.empty(MAX_ZONES)
     it_z = np.empty(MAX_ZONES)
+    r_z = np.empty(MAX_ZONES)  # each zone's recirculation at this interval's CRAH air flow
+    rh_z = np.empty(MAX_ZONES)  # and its hottest rack's
     for i in range(n_plants):
         pi = p[i]
         g = pi[OG : OG + N_GENERAL]
@@ -443,6 +445,10 @@ def _step_kernel(
         speed = min(max(u[i, A.chw_pump_speed], pu[pump.MIN_SPEED]), 1.0)
         econ_cmd = u[i, A.economizer]
         airflow = min(max(u[i, A.crah_airflow], CRAH_AIRFLOW_MIN), CRAH_AIRFLOW_MAX)
+        for z in range(int(g[G.zones])):
+            zo = OZN + z * racks.ZONE_RECORD_SIZE
+            r_z[z] = racks.recirculation_at(pi[zo + racks.RECIRCULATION], airflow)
+            rh_z[z] = racks.recirculation_at(pi[zo + racks.HOT_RECIRCULATION], airflow)
         tdb = d[i, D.dry_bulb_c]
         twb = min(d[i, D.wet_bulb_c], tdb)
         compute_total = d[i, D.it_load_kw]
@@ -499,7 +505,7 @@ def _step_kernel(
             for z in range(nz):
                 zo = OZN + z * racks.ZONE_RECORD_SIZE
                 rated = pi[zo + racks.RATED_KW]
-                r = racks.recirculation_at(pi[zo + racks.RECIRCULATION], airflow)
+                r = r_z[z]
                 t_in = racks.inlet_c(t_sa, t_out[z], r)
                 compute = compute_total * rated / it_rated
                 it_kw, fan_kw, s = racks.server_power_kw(sv, rated, compute, t_in)
@@ -519,14 +525,13 @@ def _step_kernel(
             heat_air = 0.0
             for z in range(nz):
                 zo = OZN + z * racks.ZONE_RECORD_SIZE
-                r = racks.recirculation_at(pi[zo + racks.RECIRCULATION], airflow)
+                r = r_z[z]
                 new, q_kj = racks.zone_update(
                     t_out[z], t_sa, it_z[z], m_z[z], r, pi[zo + racks.HEAT_CAPACITY_KJ_K], dt
                 )
                 t_out[z] = new
                 heat_air += q_kj
-                r_hot = racks.recirculation_at(pi[zo + racks.HOT_RECIRCULATION], airflow)
-                inlet_max = max(inlet_max, racks.inlet_c(t_sa, new, r_hot))
+                inlet_max = max(inlet_max, racks.inlet_c(t_sa, new, rh_z[z]))
             q_coil = heat_air / dt + crah_fan_kw
             t_coil_out = t_s + q_coil / c_chw
 
@@ -663,10 +668,8 @@ def _step_kernel(
         for z in range(MAX_ZONES):
             zo = OZN + z * racks.ZONE_RECORD_SIZE
             if z < nz:
-                r = racks.recirculation_at(pi[zo + racks.RECIRCULATION], airflow)
-                r_hot = racks.recirculation_at(pi[zo + racks.HOT_RECIRCULATION], airflow)
-                t_mean = racks.inlet_c(t_sa, t_out[z], r)
-                t_max = racks.inlet_c(t_sa, t_out[z], r_hot)
+                t_mean = racks.inlet_c(t_sa, t_out[z], r_z[z])
+                t_max = racks.inlet_c(t_sa, t_out[z], rh_z[z])
                 mean_sum += t_mean * pi[zo + racks.RATED_KW]
             else:
                 t_mean = np.nan
