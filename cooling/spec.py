@@ -152,6 +152,13 @@ class SetpointRange:
     ramp_per_step: Annotated[float, Gt(0.0), Le(100.0)]  # largest move per control interval
 
 
+#: The CRAH air flow a site may let controllers set [fraction of the design-ratio flow]:
+#: turned down from the design ratio, never up (the fans' headroom above it is for the
+#: server fans' ramp, and more air would only grow the bypass); below half of it the
+#: inlets would breathe mostly exhaust (EC fans turn down to 20-30 % speed, PHYSICS.md §3).
+CRAH_AIRFLOW_RANGE = (0.5, 1.0)
+
+
 @dataclass(config=_CONFIG)
 class SetpointRanges:
     chw_supply_c: SetpointRange
@@ -175,7 +182,7 @@ class FixedSetpoints:
     chw_pump_speed: Annotated[float, Ge(0.1), Le(1.0)] = 1.0
     economizer: Annotated[float, Ge(0.0), Le(1.0)] = 1.0
     # the design airflow ratio (the CRAH units' pressure control as commissioned)
-    crah_airflow: Annotated[float, Ge(0.5), Le(1.0)] = 1.0
+    crah_airflow: Annotated[float, Ge(CRAH_AIRFLOW_RANGE[0]), Le(CRAH_AIRFLOW_RANGE[1])] = 1.0
 
 
 @dataclass(config=_CONFIG)
@@ -354,13 +361,6 @@ def parse_site(data: Any, source: str = "<site spec>", base_dir: str | Path = ".
     if problems:
         raise SpecError(f"{source}: invalid site spec\n  " + "\n  ".join(problems))
     return spec
-
-
-#: The CRAH air flow a site may let controllers set [fraction of the design-ratio flow]:
-#: turned down from the design ratio, never up (the fans' headroom above it is for the
-#: server fans' ramp, and more air would only grow the bypass); below half of it the
-#: inlets would breathe mostly exhaust (EC fans turn down to 20-30 % speed, PHYSICS.md §3).
-CRAH_AIRFLOW_RANGE = (0.5, 1.0)
 
 
 def with_crah_airflow(
