@@ -129,6 +129,12 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--steps", type=int, help="override the recipe's step budget")
     tr.add_argument("--out", help="output folder (default agents/SITE-ALGORITHM-seedS)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tr.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=2,
+        help="processes for the final evaluation's baselines (2; the same figures)",
+    )
 
     ex = sub.add_parser(
         "export-actor", help="write the actor.pt of a policy.zip (e.g. one from dc-cooling 0.1)"
@@ -318,7 +324,9 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     )
     print(f"training {recipe.algorithm} on {recipe.site} for {recipe.steps:,} steps -> {out}",
           file=sys.stderr)  # fmt: skip
-    card = train.train(recipe, out, train.command_line(argv), progress=not args.no_progress)
+    card = train.train(
+        recipe, out, train.command_line(argv), progress=not args.no_progress, jobs=args.jobs
+    )
     print(json.dumps(card["evaluation"]))
     print(f"policy, actor and model card written to {out}", file=sys.stderr)
     return 0

@@ -265,8 +265,14 @@ def evaluate_policy_on_heldout(model: Any, recipe: Recipe, episodes: int) -> dic
     }
 
 
-def train(recipe: Recipe, out_dir: Path, command: str, progress: bool = True) -> dict:
-    """Train per the recipe; write policy, actor and model card into ``out_dir``."""
+def train(
+    recipe: Recipe, out_dir: Path, command: str, progress: bool = True, jobs: int = 1
+) -> dict:
+    """Train per the recipe; write policy, actor and model card into ``out_dir``.
+
+    ``jobs`` > 1 runs the final evaluation's baselines in that many worker processes (as
+    :func:`cooling.evaluate.evaluate`: the same figures; a script calling this needs an
+    ``if __name__ == "__main__":`` guard)."""
     from stable_baselines3.common.callbacks import EvalCallback
     from stable_baselines3.common.vec_env import VecMonitor
 
@@ -327,7 +333,7 @@ def train(recipe: Recipe, out_dir: Path, command: str, progress: bool = True) ->
         from cooling.evaluate import evaluate
 
         spec = load_site(recipe.site)
-        evaluation = evaluate(spec, load_policy(policy_path, spec))
+        evaluation = evaluate(spec, load_policy(policy_path, spec), jobs=jobs)
     else:
         evaluation = evaluate_policy_on_heldout(model, recipe, recipe.eval_episodes)
     card = {

@@ -357,6 +357,10 @@ def test_evaluate_command_runs_only_the_baselines_asked_for(trained):
         assert "comma-separated subset of fixed,rules,oracle (or none)" in done.stderr
     done = subprocess.run([*base, "--jobs", "0"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "expected a whole number from 1 to 256" in done.stderr
+    train_cmd = [sys.executable, "-m", "cooling.cli", "train", "--recipe", "agents/sac.yaml"]
+    done = subprocess.run([*train_cmd, "--jobs", "0"], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 2 and "--jobs: expected a whole number from 1 to 256" in done.stderr
 
 
 def test_a_policy_for_another_site_is_refused(trained):
