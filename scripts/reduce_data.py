@@ -26,8 +26,13 @@ WEATHER = {
     "USA_AZ_Phoenix-Sky.Harbor.epw": "phoenix.csv",
 }
 WORKLOAD = {"alibaba_cpu_hourly.csv": "alibaba.csv", "google_cpu_hourly.csv": "google.csv"}
-#: balancing authority → (file, UTC offset of the site's local standard time, as in its EPW)
-CARBON = {"SOCO": ("soco.csv", -5), "MISO": ("miso.csv", -6), "AZPS": ("azps.csv", -7)}
+#: balancing authority → (file, the EPW of the site it serves: its hours are shifted from
+#: UTC to that EPW's time zone, the site's local standard time)
+CARBON = {
+    "SOCO": ("soco.csv", "USA_GA_Atlanta-Hartsfield-Jackson.epw"),
+    "MISO": ("miso.csv", "USA_IL_Chicago.OHare.epw"),
+    "AZPS": ("azps.csv", "USA_AZ_Phoenix-Sky.Harbor.epw"),
+}
 
 
 def main(shared: Path) -> None:
@@ -38,7 +43,7 @@ def main(shared: Path) -> None:
                 f"# reduced from {src} (TMYx, climate.onebuilding.org via HewlettPackard/dc-rl)\n"
             )
             f.write("# wet_bulb_c: psychrolib GetTWetBulbFromTDewPoint(T_db, min(T_dp, T_db), p)\n")
-            f.write(f"# utc_offset_h: {w.utc_offset_h:g} (the EPW's time zone: rows are local "
+            f.write(f"# utc_offset_h: {w.utc_offset_h:.1f} (the EPW's time zone: rows are local "
                     "standard time)\n")  # fmt: skip
             out = csv.writer(f)
             out.writerow(REDUCED_COLUMNS)
@@ -61,7 +66,11 @@ def main(shared: Path) -> None:
             out.writerow(["hour", "cpu_load"])
             for i, r in enumerate(rows):
                 out.writerow([i, f"{float(r['cpu_load']):.5f}"])
-    for src, (dst, utc_offset_h) in CARBON.items():
+    for src, (dst, epw) in CARBON.items():
+        offset = read_epw(shared / "weather" / epw).utc_offset_h
+        if offset is None or offset != int(offset):
+            raise SystemExit(f"{epw}: its header gives no whole-hour time zone ({offset})")
+        utc_offset_h = int(offset)
         with (shared / "carbon" / f"{src}_carbon_intensity.csv").open() as f:
             rows = list(csv.DictReader(f))
         ci = np.array([float(r["avg_CI"]) if r["avg_CI"] else np.nan for r in rows])
