@@ -58,20 +58,23 @@ def plot(
     """PUE, setpoints and hottest inlet over time, one line per controller.
 
     Records spanning several weeks are drawn one after the other (x: interval index in
-    days of simulated time).
+    days of simulated time). The CRAH air flow gets a panel where any controller moved it
+    from the design ratio (a site that exposes ``crah_airflow``).
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(4, 1, figsize=(11, 10), sharex=True)
     panels = [
         ("pue", "PUE (interval)"),
         ("chw_supply_c", "chilled-water setpoint [°C]"),
         ("supply_air_c", "supply-air setpoint [°C]"),
-        ("inlet_max_c", "hottest rack inlet [°C]"),
     ]
+    if any(r.get("crah_airflow", 1.0) != 1.0 for rows in records.values() for r in rows):
+        panels.append(("crah_airflow", "CRAH air flow [× design ratio]"))
+    panels.append(("inlet_max_c", "hottest rack inlet [°C]"))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 2.5 * len(panels)), sharex=True)
     for ax, (key, label) in zip(axes, panels, strict=True):
         for name, rows in records.items():
             step_h = rows[1]["hour"] - rows[0]["hour"] if len(rows) > 1 else 1.0
@@ -79,9 +82,9 @@ def plot(
             ax.plot(days, [r[key] for r in rows], label=name, linewidth=1.0)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[3].axhline(27.0, color="red", linestyle="--", linewidth=1, label="ASHRAE recommended")
+    axes[-1].axhline(27.0, color="red", linestyle="--", linewidth=1, label="ASHRAE recommended")
     axes[0].legend(loc="upper right", fontsize=8, ncol=2)
-    axes[3].set_xlabel("simulated days")
+    axes[-1].set_xlabel("simulated days")
     fig.suptitle(f"{site_name}: {title}")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

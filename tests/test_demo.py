@@ -36,3 +36,21 @@ def test_every_site_ships_a_policy_with_its_model_card(site):
     assert card["command"].startswith("cooling train --recipe agents/sac.yaml")
     assert SHIPPED[site].with_name("actor.pt").is_file()
     assert card["evaluation"]["violation_step_fraction"] < 0.005
+
+
+def _png_height(path):
+    return int.from_bytes(path.read_bytes()[20:24], "big")  # IHDR: width, then height
+
+
+def test_the_plot_shows_the_crah_air_flow_only_where_a_controller_moved_it(tmp_path):
+    from cooling.demo import plot
+
+    def rows(airflow):
+        return [{"hour": k / 12, "pue": 1.3, "inlet_max_c": 25.0, "chw_supply_c": 9.0,
+                 "supply_air_c": 20.0, "crah_airflow": airflow(k)} for k in range(48)]  # fmt: skip
+
+    held = plot("s", {"rules": rows(lambda k: 1.0)}, tmp_path / "held.png")
+    moved = plot("s", {"rules": rows(lambda k: 1.0), "policy": rows(lambda k: 0.8 + k / 240)},
+                 tmp_path / "moved.png")  # fmt: skip
+    assert _png_height(held) == 1100  # four panels of 2.5 in at 110 dpi
+    assert _png_height(moved) == 1375  # and the air flow's
