@@ -600,10 +600,12 @@ class Controller:
         if commanding != self.commanding:  # tell the plant at once who is in control
             self.commanding = commanding
             self._heartbeat()
-        self._publish_reco(t, record, cmd_id)
+        actual = self._predict(t, record)
         self.records.append((t.ts, record, t.values))
         if self.sink is not None:
             self._write(self._points(t, record, cmd_id))
+        # last: a reading whose recommendation is out has its points in the spool already
+        self._publish_reco(t, record, cmd_id, actual)
 
     def _command(self, record: StepRecord, now_ms: int) -> str:
         """Publish the shielded command (never retained; expiry in payload and MQTT 5)."""
@@ -638,9 +640,11 @@ class Controller:
         it_kw = self.runtime.shield.memory["it_kw"].value
         return float(kw[0] / it_kw) if it_kw > 0 else math.nan, float(kw[1] - kw[0])
 
-    def _publish_reco(self, t: msg.TelemetryMsg, record: StepRecord, cmd_id: str) -> None:
-        # what the plant runs; a setpoint the site does not expose is the spec's fixed one,
-        # whether or not the plant reports it
+    def _predict(self, t: msg.TelemetryMsg, record: StepRecord) -> np.ndarray:
+        """The setpoints the plant runs, and the predicted PUE and kW saved with the
+        recommendation (kept for the reco message and the InfluxDB points)."""
+        # a setpoint the site does not expose is the spec's fixed one, whether or not the
+        # plant reports it
         actual = np.array(
             [
                 t.values.get(f"{n}_set", math.nan) if n in self.exposed else bms
@@ -652,6 +656,12 @@ class Controller:
         if math.isfinite(saved):
             self._saved_kw_sum += saved
             self.counters["predictions"] += 1
+        return actual
+
+    def _publish_reco(
+        self, t: msg.TelemetryMsg, record: StepRecord, cmd_id: str, actual: np.ndarray
+    ) -> None:
+        pue, saved = self._last_prediction
         reco = {
             "ts": t.ts, "seq": self._next_seq(), "mode": record.mode, "model": self.model_name,
             "proposed": {n: record.proposed[n] for n in self.exposed},
