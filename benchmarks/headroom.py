@@ -30,9 +30,10 @@ do (about 3 minutes on two cores).
 ``--crah-airflow MIN`` asks the same questions of a plant whose controllers may also turn
 the CRAH fans down, to MIN times the flow that holds the design airflow ratio (the
 ``crah_airflow`` setpoint over MIN..1.0, ramp 0.1 per interval), which no shipped site
-exposes: the grid (one more axis: about a minute) and the oracle search it, the rules and
-the fixed setpoints keep the design ratio (1.0), and the held-out table has no policy
-column (the shipped policies do not set it).
+exposes: the grid (one more axis: about a minute) and the oracle search it, the rules
+trim the fans on the hottest inlet (``RuleController``), the fixed setpoints keep the
+design ratio (1.0), and the held-out table has no policy column (the shipped policies do
+not set it).
 """
 
 from __future__ import annotations

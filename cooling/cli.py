@@ -413,6 +413,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         parts.append(f"policy cooling saving vs {savings}")
     if "oracle_capture" in result:
         parts.append(f"oracle capture {result['oracle_capture']:.1%}")
+    if "oracle_capture_vs_rules" in result:
+        parts.append(f"of the oracle's saving vs rules {result['oracle_capture_vs_rules']:.1%}")
     parts.append(f"steps above 27 °C {result['violation_step_fraction']:.2%}")
     print("; ".join(parts))
     if args.plot:

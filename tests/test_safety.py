@@ -25,6 +25,21 @@ def test_hostile_policies_behind_the_shield_stay_in_the_envelope(site, name):
     assert report["shield_interventions"] > 0
 
 
+@pytest.mark.parametrize("name", ["adversarial", "nan"])
+def test_hostile_policies_stay_in_the_envelope_where_the_fans_are_a_setpoint(name):
+    """On a site that exposes the CRAH air flow the rule-based fallback trims the fans;
+    the shield's prediction still keeps every hostile proposal, and the fallback itself
+    (``nan``: every step falls back), inside the envelope through a summer week-end."""
+    site = with_airflow(load_site("enterprise"), lo=0.8, hi=1.0, ramp=0.1)
+    record: list[dict] = []
+    report = simulate(site, make(name, site), days=2, start_day=185, shield=ShieldConfig(),
+                      record=record)[0]  # fmt: skip
+    assert min(r["crah_airflow"] for r in record) == pytest.approx(0.8)  # the fans were trimmed
+    assert report["minutes_above_allowable"] == 0.0
+    assert report["minutes_above_recommended"] == 0.0
+    assert report["shield_interventions"] > 0
+
+
 @pytest.mark.parametrize("name", ["random", "adversarial"])
 def test_the_shield_does_not_need_a_perfect_model(site, name):
     """The plant is 20 % off the shield's model and its sensors are noisy."""

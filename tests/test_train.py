@@ -319,6 +319,16 @@ def test_evaluate_compares_on_the_same_weeks(trained):
     assert 0.0 <= result["violation_step_fraction"] <= 1.0
 
 
+def test_oracle_capture_is_the_share_of_the_oracles_saving_against_a_baseline():
+    from cooling.evaluate import oracle_capture
+
+    kwh = {"fixed": 200.0, "rules": 120.0, "oracle": 100.0, "policy": 110.0}
+    assert oracle_capture(kwh, "fixed") == pytest.approx(90 / 100)
+    assert oracle_capture(kwh, "rules") == pytest.approx(10 / 20)
+    assert oracle_capture({**kwh, "policy": 130.0}, "rules") == pytest.approx(-10 / 20)
+    assert np.isnan(oracle_capture({**kwh, "oracle": 125.0}, "rules"))  # nothing to win
+
+
 def test_evaluate_runs_every_controller_on_the_same_perturbed_plant(trained):
     from cooling.control.policy import load_policy
     from cooling.evaluate import evaluate
