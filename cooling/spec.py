@@ -333,6 +333,11 @@ def _check_consistency(spec: SiteSpec) -> list[str]:
             )
     if spec.economizer is not None and spec.setpoints.economizer is None:
         problems.append("setpoints.economizer: needed when an economizer is fitted")
+    if spec.economizer is None and spec.setpoints.economizer is not None:
+        problems.append(
+            "setpoints.economizer: the site has no economizer (remove the setpoint, or fit "
+            "one under economizer:)"
+        )
     for key in ("weather", "carbon"):
         if not spec.path(getattr(spec, key)).is_file():
             problems.append(f"{key}: file not found: {spec.path(getattr(spec, key))}")
@@ -407,20 +412,33 @@ def _read_with_base(path: Path, seen: tuple[Path, ...]) -> tuple[Any, tuple[Path
     """The spec's mapping, merged over the spec it ``extends`` (if any), and the chain of
     base specs it came through.
 
-    ``extends: PATH`` (relative to this spec's folder, or absolute) names a base spec,
+    ``extends: PATH`` (a ``.yaml`` file, relative to this spec's folder, or absolute) or
+    ``extends: SITE`` (a shipped site's name, e.g. ``enterprise``) names a base spec,
     which may extend another; this spec's keys replace the base's, mappings merged key by
-    key (a list, such as ``zones``, is replaced whole), so that a variant says only what
-    differs (``setpoints: {crah_airflow: ...}``). The base's data paths are made absolute,
-    so they still name the base's files.
+    key (a list, such as ``zones``, is replaced whole; a key set to null removes the
+    base's: ``economizer: null`` with ``setpoints: {economizer: null}`` takes the
+    economizer out), so that a variant says only what differs
+    (``setpoints: {crah_airflow: ...}``). The base's data paths are made absolute, so they
+    still name the base's files.
     """
     data = read_yaml(path, SpecError, "site spec")
     if not isinstance(data, dict) or "extends" not in data:
         return data, ()
     base_ref = data.pop("extends")
-    if not isinstance(base_ref, str):
-        raise SpecError(f"{path}: extends: the path of a base spec (got {base_ref!r})")
+    if not isinstance(base_ref, str) or not base_ref.strip():
+        raise SpecError(
+            f"{path}: extends: a shipped site's name or the path of a .yaml spec (got {base_ref!r})"
+        )
     here = path.resolve()
-    base_path = (path.parent / base_ref).resolve()
+    if Path(base_ref).suffix in (".yaml", ".yml"):
+        base_path = (path.parent / base_ref).resolve()
+    elif base_ref in site_names():
+        base_path = (ENVS_DIR / f"{base_ref}.yaml").resolve()
+    else:
+        raise SpecError(
+            f"{path}: extends: unknown site {base_ref!r}; shipped sites: "
+            f"{', '.join(site_names())} (or the path of a .yaml spec)"
+        )
     if base_path in (*seen, here):
         chain = " -> ".join(str(p) for p in (*seen, here, base_path))
         raise SpecError(f"{path}: extends: a cycle: {chain}")

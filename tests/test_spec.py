@@ -139,7 +139,10 @@ def test_extends_errors_name_the_file(tmp_path):
     with pytest.raises(SpecError, match=r"extends: a cycle: .*a.yaml -> .*b.yaml -> .*a.yaml"):
         load_site(a)
     a.write_text("extends: [b.yaml]\n")
-    with pytest.raises(SpecError, match=r"a.yaml: extends: the path of a base spec"):
+    with pytest.raises(SpecError, match=r"a.yaml: extends: a shipped site's name or the path"):
+        load_site(a)
+    a.write_text("extends: enterprize\n")
+    with pytest.raises(SpecError, match=r"unknown site 'enterprize'; shipped sites: enterprise, "):
         load_site(a)
     a.write_text("extends: missing.yaml\n")
     with pytest.raises(SpecError, match=r"missing.yaml: site spec not found"):
@@ -149,6 +152,20 @@ def test_extends_errors_name_the_file(tmp_path):
     a.write_text(f"extends: {ENVS_DIR / 'enterprise.yaml'}\nsetpoints: {too_much_air}\n")
     with pytest.raises(SpecError, match=r"setpoints.crah_airflow: need 0.5 <= min < max <= 1.0"):
         load_site(a)
+
+
+def test_a_variant_may_name_a_shipped_site_and_null_removes_a_key(tmp_path):
+    spec_path = tmp_path / "dry.yaml"
+    spec_path.write_text("extends: hyperscale\nname: dry\neconomizer: null\n")
+    with pytest.raises(SpecError, match=r"setpoints.economizer: the site has no economizer"):
+        load_site(spec_path)
+    spec_path.write_text(
+        "extends: hyperscale\nname: dry\neconomizer: null\nsetpoints: {economizer: null}\n"
+    )
+    base, spec = load_site("hyperscale"), load_site(spec_path)
+    assert base.economizer is not None and spec.economizer is None
+    assert spec.name == "dry" and spec.chillers == base.chillers
+    assert spec.path(spec.weather).resolve() == base.path(base.weather).resolve()
 
 
 def test_a_variant_of_a_variant_keeps_its_bases_files_unless_it_names_its_own(tmp_path):
