@@ -65,4 +65,4 @@ echo "== import layering"
 echo "== mypy (strict: plant, control, io)"
 .venv/bin/mypy
 echo "== pytest"
-exec .venv/bin/pytest "$@"
+exec .venv/bin/pytest --durations=10 "$@"  # the ten slowest: the suite must stay under 15 min
