@@ -411,10 +411,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     if result["cooling_saving_vs"]:
         savings = ", ".join(f"{k} {v:.1%}" for k, v in result["cooling_saving_vs"].items())
         parts.append(f"policy cooling saving vs {savings}")
-    if "oracle_capture" in result:
-        parts.append(f"oracle capture {result['oracle_capture']:.1%}")
-    if "oracle_capture_vs_rules" in result:
-        parts.append(f"of the oracle's saving vs rules {result['oracle_capture_vs_rules']:.1%}")
+    keys = {"fixed": "oracle_capture", "rules": "oracle_capture_vs_rules"}
+    captures = [f"{base} {result[key]:.1%}" for base, key in keys.items() if key in result]
+    if captures:
+        parts.append("share of the oracle's saving vs " + ", ".join(captures))
     parts.append(f"steps above 27 °C {result['violation_step_fraction']:.2%}")
     print("; ".join(parts))
     if args.plot:
