@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -603,7 +604,7 @@ class Controller:
         actual = self._predict(t, record)
         self.records.append((t.ts, record, t.values))
         if self.sink is not None:
-            self._write(self._points(t, record, cmd_id))
+            self._write(lambda: self._points(t, record, cmd_id))
         # last: a reading whose recommendation is out has its points in the spool already
         self._publish_reco(t, record, cmd_id, actual)
 
@@ -676,9 +677,11 @@ class Controller:
         self.link.publish(self.topics["reco"], msg.encode(reco), 1, True)
 
     # -- InfluxDB ----------------------------------------------------------------------------------
-    def _write(self, lines: list[str]) -> None:
+    def _write(self, lines: list[str] | Callable[[], list[str]]) -> None:
+        """Spool the lines (or what the callable makes of them); any failure, encoding
+        included, is counted in ``influx_errors`` and logged, never raised."""
         try:
-            self.sink.write(lines)  # type: ignore[union-attr]
+            self.sink.write(lines() if callable(lines) else lines)  # type: ignore[union-attr]
         except Exception:  # the log is not the loop: count, never crash
             self.counters["influx_errors"] += 1
             log.exception("%s: could not spool points", self.site_id)
