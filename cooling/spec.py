@@ -335,8 +335,9 @@ def _check_consistency(spec: SiteSpec) -> list[str]:
         problems.append("setpoints.economizer: needed when an economizer is fitted")
     if spec.economizer is None and spec.setpoints.economizer is not None:
         problems.append(
-            "setpoints.economizer: the site has no economizer (remove the setpoint, or fit "
-            "one under economizer:)"
+            "setpoints.economizer: the site has no economizer (remove the setpoint, or in a "
+            "spec that extends another set setpoints: {economizer: null}; or fit one under "
+            "economizer:)"
         )
     for key in ("weather", "carbon"):
         if not spec.path(getattr(spec, key)).is_file():
@@ -458,10 +459,13 @@ def _read_with_base(path: Path, seen: tuple[Path, ...]) -> tuple[Any, tuple[Path
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``over`` on top of ``base``: mappings merged recursively, anything else replaced."""
+    """``over`` on top of ``base``: mappings merged recursively, a null removing the key
+    (the field's default applies, or it is missing), anything else replaced."""
     out = dict(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
         else:
             out[key] = value

@@ -166,6 +166,12 @@ def test_a_variant_may_name_a_shipped_site_and_null_removes_a_key(tmp_path):
     assert base.economizer is not None and spec.economizer is None
     assert spec.name == "dry" and spec.chillers == base.chillers
     assert spec.path(spec.weather).resolve() == base.path(base.weather).resolve()
+    # a null removes the base's value: the field's default applies
+    warm = tmp_path / "warm.yaml"
+    warm.write_text("extends: enterprise\nfixed_setpoints: {supply_air_c: 20.0}\n")
+    spec_path.write_text("extends: warm.yaml\nfixed_setpoints: {supply_air_c: null}\n")
+    assert load_site(warm).fixed_setpoints.supply_air_c == 20.0
+    assert load_site(spec_path).fixed_setpoints.supply_air_c == 18.0  # FixedSetpoints' default
 
 
 def test_a_variant_of_a_variant_keeps_its_bases_files_unless_it_names_its_own(tmp_path):
