@@ -242,3 +242,38 @@ def test_a_full_reading_gives_a_finite_prediction_of_the_saving():
     assert c.counters["predictions"] == 3
     pue, saved_kw = c._last_prediction
     assert 1.0 < pue < 2.0 and np.isfinite(saved_kw)
+
+
+def test_the_reco_goes_out_after_its_points_are_spooled_and_despite_a_point_that_fails(
+    tmp_path,
+):
+    """A reco seen means its reading's points are in the spool; a bug that makes a point
+    fail is counted as an InfluxDB error and withholds neither the reco nor the step."""
+    from cooling.io.influx import InfluxConfig, InfluxSink
+
+    c = make("shadow")
+    # a real spool; its sender is not started (no server is needed to see what is spooled)
+    c.sink = InfluxSink(InfluxConfig(url="http://127.0.0.1:9", spool_path=str(tmp_path / "s")),
+                        start=False)  # fmt: skip
+    spooled_at_publish: dict[str, int] = {}
+
+    def publish(topic, *args, **kwargs):
+        spooled_at_publish[topic] = c.sink.stats()["spooled"]
+        return True
+
+    c.link.publish = publish
+    now = int(time.time() * 1000)
+    base = {"site": "enterprise", "src": "gw", "values": {"it_kw": 500.0}}
+    deliver(c, "telemetry", {"ts": now - 400_000, "seq": 1, **base})
+    spooled = c.sink.stats()["spooled"]
+    assert spooled > 0 and spooled_at_publish[c.topics["reco"]] == spooled
+
+    def broken(*args):
+        raise RuntimeError("a bug in the points")
+
+    c._points = broken
+    spooled_at_publish.clear()
+    deliver(c, "telemetry", {"ts": now - 100_000, "seq": 2, **base})
+    assert c.counters["steps"] == 2 and c.counters["influx_errors"] == 1
+    assert c.topics["reco"] in spooled_at_publish and c.sink.stats()["spooled"] == spooled
+    c.sink.close(timeout_s=0.1)
