@@ -29,7 +29,7 @@ from cooling.control.baselines import make
 from cooling.control.safety import ShieldConfig
 from cooling.env.core import EVAL_WEEK_START_DAYS
 from cooling.simulation import simulate
-from cooling.spec import SiteSpec
+from cooling.spec import SiteSpec, replace_checked
 
 BASELINES = ("fixed", "rules", "oracle")
 
@@ -199,4 +199,4 @@ def with_traces(spec: SiteSpec, weather: str | None, workload: str | None) -> Si
         changes["weather"] = str(Path(weather).resolve())
     if workload:
         changes["it"] = dataclasses.replace(spec.it, workload=str(Path(workload).resolve()))
-    return dataclasses.replace(spec, **changes) if changes else spec
+    return replace_checked(spec, spec.name, **changes) if changes else spec

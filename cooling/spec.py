@@ -369,15 +369,27 @@ def parse_site(data: Any, source: str = "<site spec>", base_dir: str | Path = ".
     return spec
 
 
+def replace_checked(spec: SiteSpec, source: str = "<site spec>", **changes: Any) -> SiteSpec:
+    """``dataclasses.replace`` (which validates the fields again) followed by the
+    site-level checks that :func:`parse_site` runs (ranges, zones, files)."""
+    try:
+        new = dataclasses.replace(spec, **changes)
+    except ValidationError as exc:
+        raise SpecError(_format_errors(source, exc)) from None
+    problems = _check_consistency(new)
+    if problems:
+        raise SpecError(f"{source}: invalid site spec\n  " + "\n  ".join(problems))
+    return new
+
+
 def with_crah_airflow(
     spec: SiteSpec, lowest: float, highest: float = 1.0, ramp_per_step: float = 0.1
 ) -> SiteSpec:
     """The site with its CRAH air flow exposed as a setpoint over ``lowest``..``highest``
     (what ``setpoints: {crah_airflow: ...}`` in its spec would say; validated again)."""
     exposed = SetpointRange(min=lowest, max=highest, ramp_per_step=ramp_per_step)
-    return dataclasses.replace(
-        spec, setpoints=dataclasses.replace(spec.setpoints, crah_airflow=exposed)
-    )
+    setpoints = dataclasses.replace(spec.setpoints, crah_airflow=exposed)
+    return replace_checked(spec, f"{spec.name} with crah_airflow", setpoints=setpoints)
 
 
 def site_names() -> list[str]:

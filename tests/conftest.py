@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
 from cooling.plant import plant as plantmod
-from cooling.spec import load_site, site_names, with_crah_airflow
+from cooling.spec import load_site, replace_checked, site_names, with_crah_airflow
 
 pytest_plugins = ["tests.influx_server"]  # the influxd and victoria_metrics fixtures
 
@@ -20,7 +18,7 @@ def site(request):
 
 def with_changes(spec, **changes):
     """A copy of a site spec with some fields replaced (validated again)."""
-    return dataclasses.replace(spec, **changes)
+    return replace_checked(spec, **changes)
 
 
 def with_airflow(spec, lo=0.8, hi=1.0, ramp=0.1):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cooling.spec import ENVS_DIR, SpecError, load_site, site_names
+from cooling.spec import ENVS_DIR, SpecError, load_site, site_names, with_crah_airflow
 
 
 def test_three_contrasting_sites_ship():
@@ -152,6 +152,17 @@ def test_extends_errors_name_the_file(tmp_path):
     a.write_text(f"extends: {ENVS_DIR / 'enterprise.yaml'}\nsetpoints: {too_much_air}\n")
     with pytest.raises(SpecError, match=r"setpoints.crah_airflow: need 0.5 <= min < max <= 1.0"):
         load_site(a)
+
+
+def test_a_spec_changed_in_code_is_checked_as_a_loaded_one():
+    site = load_site("enterprise")
+    assert with_crah_airflow(site, 0.8).setpoints.crah_airflow.min == 0.8
+    with pytest.raises(SpecError, match=r"setpoints.crah_airflow: need 0.5 <= min < max <= 1.0"):
+        with_crah_airflow(site, 0.3)
+    from cooling.evaluate import with_traces
+
+    with pytest.raises(SpecError, match=r"weather: file not found: .*nowhere.epw"):
+        with_traces(site, "nowhere.epw", None)
 
 
 def test_a_variant_may_name_a_shipped_site_and_null_removes_a_key(tmp_path):
