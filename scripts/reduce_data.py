@@ -38,6 +38,8 @@ CARBON = {
 def main(shared: Path) -> None:
     for src, dst in WEATHER.items():
         w = read_epw(shared / "weather" / src)
+        if w.utc_offset_h is None:
+            raise SystemExit(f"{src}: its header gives no time zone (the rows' local time)")
         with (OUT / "weather" / dst).open("w", newline="") as f:
             f.write(
                 f"# reduced from {src} (TMYx, climate.onebuilding.org via HewlettPackard/dc-rl)\n"
