@@ -363,6 +363,11 @@ def parse_site(data: Any, source: str = "<site spec>", base_dir: str | Path = ".
         raise SpecError(_format_errors(source, exc)) from None
     except TypeError as exc:  # unknown top-level keyword
         raise SpecError(f"{source}: {exc}; {_bounds_top()}") from None
+    return _checked(spec, source)
+
+
+def _checked(spec: SiteSpec, source: str) -> SiteSpec:
+    """The spec, once its site-level checks (ranges, zones, files) pass."""
     problems = _check_consistency(spec)
     if problems:
         raise SpecError(f"{source}: invalid site spec\n  " + "\n  ".join(problems))
@@ -376,10 +381,7 @@ def replace_checked(spec: SiteSpec, source: str = "<site spec>", **changes: Any)
         new = dataclasses.replace(spec, **changes)
     except ValidationError as exc:
         raise SpecError(_format_errors(source, exc)) from None
-    problems = _check_consistency(new)
-    if problems:
-        raise SpecError(f"{source}: invalid site spec\n  " + "\n  ".join(problems))
-    return new
+    return _checked(new, source)
 
 
 def with_crah_airflow(
