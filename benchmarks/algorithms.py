@@ -8,7 +8,8 @@ Each run is one training command, ``cooling train --recipe agents/ALGO.yaml --si
 --seed S --out OUT/SITE-ALGO-seedS``, exactly as a researcher would type it (4-12 min a
 run on one core for the shipped recipes). A run whose model card is already there (in
 OUT, or the shipped one in ``agents/``) with that same recipe, site and seed is not
-trained again, so the script can be stopped and resumed; ``--summary-only`` trains
+trained again (unless it predates the validation weeks: a card without ``selection``), so
+the script can be stopped and resumed; ``--summary-only`` trains
 nothing and summarises the cards found. ``--jobs N`` trains N runs at a time (one core
 each; a run's output goes to ``OUT/SITE-ALGO-seedS.log``). ``--reevaluate`` evaluates
 the runs already in OUT again, against the baselines and the oracle as they are now
@@ -160,8 +161,14 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out / name
         for folder in (ROOT / "agents" / name, out):
             path = folder / "model_card.json"
-            # a card written before a recipe field existed has that field's default
-            if path.is_file() and as_dict(Recipe(**_card(path)["recipe"])) == wanted:
+            # a card written before a recipe field existed has that field's default; one
+            # without a "selection" chose its checkpoint on the held-out weeks (before
+            # 2026-11-24) and is trained again
+            if (
+                path.is_file()
+                and as_dict(Recipe(**_card(path)["recipe"])) == wanted
+                and "selection" in _card(path)
+            ):
                 found[name] = path
                 break
         if name not in found:

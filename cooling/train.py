@@ -6,12 +6,15 @@ A recipe (YAML, validated, unknown keys refused) names the algorithm (SAC, PPO o
 its hyperparameters (checked against the algorithm's own constructor), the site, the
 environment options, the step budget, the number of parallel environments and the
 seed. Training steps the batch vector environment, shows a progress bar, writes
-TensorBoard logs (``OUT/tensorboard``), evaluates on the held-out weeks every
-``eval_every_steps`` and keeps the best checkpoint. It ends by writing, in the output
+TensorBoard logs (``OUT/tensorboard``), evaluates on the validation weeks every
+``eval_every_steps`` and keeps the best checkpoint (by mean episode reward there: the
+held-out weeks, where every reported figure comes from, never choose the checkpoint;
+neither set is ever trained on). It ends by writing, in the output
 folder: ``policy.zip`` (the best checkpoint), ``actor.pt`` (the deterministic actor's
 layers as plain tensors, loadable with torch alone: ``cooling.control.policy.TorchActor``) and
 ``model_card.json`` (site, policy path, recipe, seed, steps, wall time, library
-versions, evaluation and the exact command).
+versions, the checkpoint selection, evaluation on the held-out weeks and the exact
+command).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import torch
 from pydantic import ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass
 
-from cooling.env.core import EnvOptions, make_options
+from cooling.env.core import VALIDATION_WEEK_START_DAYS, EnvOptions, make_options
 from cooling.env.sb3 import SB3VecEnv
 from cooling.env.vector import CoolingVectorEnv
 from cooling.spec import ENVS_DIR, load_site, read_yaml
@@ -281,9 +284,8 @@ def train(
     options: EnvOptions = make_options(recipe.env)
     venv = VecMonitor(SB3VecEnv(CoolingVectorEnv(recipe.site, recipe.num_envs, **recipe.env)))
     venv.seed(recipe.seed)
-    eval_opts = {**recipe.env, "mode": "eval", "episode_days": min(options.episode_days, 7.0)}
     eval_env = VecMonitor(
-        SB3VecEnv(CoolingVectorEnv(recipe.site, recipe.eval_episodes, **eval_opts))
+        SB3VecEnv(CoolingVectorEnv(recipe.site, recipe.eval_episodes, **selection_options(recipe)))
     )
     eval_env.seed(recipe.seed + 10_000)
     try:
@@ -313,6 +315,7 @@ def train(
         n_eval_episodes=recipe.eval_episodes,
         eval_freq=max(recipe.eval_every_steps // recipe.num_envs, 1),
         best_model_save_path=str(out_dir / "checkpoints"),
+        log_path=str(out_dir / "checkpoints"),  # evaluations.npz: the selection's record
         deterministic=True,
         verbose=0,
     )
@@ -348,12 +351,34 @@ def train(
         "observation_size": int(model.observation_space.shape[0]),
         "action_size": int(model.action_space.shape[0]),
         "versions": _versions(),
+        "selection": _selection(callback),
         "evaluation": evaluation,
         "command": command,
         "tensorboard": _relative(Path(tb_dir)) if tb_dir else None,
     }
     (out_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def selection_options(recipe: Recipe) -> dict[str, Any]:
+    """Environment options of the episodes that choose the best checkpoint: the validation
+    weeks (never the held-out ones, which the final evaluation reports)."""
+    episode_days = min(recipe.env.get("episode_days", EnvOptions.episode_days), 7.0)
+    return {**recipe.env, "mode": "validation", "episode_days": episode_days}
+
+
+def _selection(callback: Any) -> dict[str, Any]:
+    """How the shipped checkpoint was chosen, from the evaluation callback's record."""
+    means = [float(np.mean(r)) for r in callback.evaluations_results]
+    steps = [int(t) for t in callback.evaluations_timesteps]
+    best = int(np.argmax(means)) if means else None  # SB3 keeps the first of equal bests
+    return {
+        "on": "validation weeks" if means else "none: no evaluation ran, the final model",
+        "start_days": list(VALIDATION_WEEK_START_DAYS),
+        "evaluations": len(means),
+        "best_step": steps[best] if best is not None else None,
+        "best_mean_reward": round(means[best], 4) if best is not None else None,
+    }
 
 
 def _action_noise(recipe: Recipe, n_actions: int) -> Any:

@@ -10,7 +10,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import cooling.env
 from cooling.env import CoolingEnv, CoolingVectorEnv, env_id
-from cooling.env.core import EVAL_WEEK_START_DAYS, training_start_days
+from cooling.env.core import EVAL_WEEK_START_DAYS, VALIDATION_WEEK_START_DAYS, training_start_days
 from cooling.spec import load_site, site_names
 from tests.conftest import with_airflow
 
@@ -63,15 +63,17 @@ def test_held_out_weeks_never_start_training_episodes():
     allowed = set(training_start_days(7.0).tolist())
     assert starts <= allowed
     assert len(starts) > 100  # the start day really is random
-    for h in EVAL_WEEK_START_DAYS:
-        for d in starts:  # no training week overlaps a held-out week
+    for h in EVAL_WEEK_START_DAYS + VALIDATION_WEEK_START_DAYS:
+        for d in starts:  # no training week overlaps a held-out or a validation week
             assert d + 7 <= h or d >= h + 7
-    ev = CoolingEnv("enterprise", mode="eval")
-    eval_starts = [ev.reset(seed=0)[1]["start_day"] for _ in range(4)]
-    assert eval_starts == list(EVAL_WEEK_START_DAYS)
-    vec = CoolingVectorEnv("enterprise", num_envs=4, mode="eval")
-    _, info = vec.reset(seed=0)
-    assert sorted(info["start_day"]) == list(EVAL_WEEK_START_DAYS)  # one row per week
+    for mode, weeks in (("eval", EVAL_WEEK_START_DAYS), ("validation", VALIDATION_WEEK_START_DAYS)):
+        ev = CoolingEnv("enterprise", mode=mode)
+        assert [ev.reset(seed=0)[1]["start_day"] for _ in range(4)] == list(weeks)
+        vec = CoolingVectorEnv("enterprise", num_envs=4, mode=mode)
+        _, info = vec.reset(seed=0)
+        assert sorted(info["start_day"]) == list(weeks)  # one row per week
+    for v in VALIDATION_WEEK_START_DAYS:  # validation and test weeks are disjoint
+        assert all(v + 7 <= h or v >= h + 7 for h in EVAL_WEEK_START_DAYS)
 
 
 def test_action_mapping_both_ways():

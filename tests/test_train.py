@@ -63,6 +63,28 @@ def test_training_writes_policy_actor_and_model_card(trained):
     assert b"eval/mean_reward" in events.read_bytes()
 
 
+def test_the_checkpoint_is_chosen_on_validation_weeks_not_the_held_out_ones(trained):
+    from cooling.env import CoolingVectorEnv
+    from cooling.env.core import EVAL_WEEK_START_DAYS, VALIDATION_WEEK_START_DAYS
+
+    out, _ = trained
+    selection = json.loads((out / "model_card.json").read_text())["selection"]
+    assert selection["on"] == "validation weeks"
+    assert selection["start_days"] == list(VALIDATION_WEEK_START_DAYS)
+    # 256 steps, evaluated every 128: two evaluations, the best of them shipped
+    record = np.load(out / "checkpoints" / "evaluations.npz")
+    assert selection["evaluations"] == 2 == len(record["timesteps"])
+    means = record["results"].mean(axis=1)
+    assert selection["best_step"] == int(record["timesteps"][np.argmax(means)])
+    assert selection["best_mean_reward"] == pytest.approx(means.max(), abs=1e-4)
+    # the selection episodes really start on the validation weeks, none on a held-out one
+    recipe = train.load_recipe(_recipe(out.parent))
+    venv = CoolingVectorEnv("enterprise", num_envs=4, **train.selection_options(recipe))
+    _, info = venv.reset(seed=0)
+    assert sorted(info["start_day"]) == list(VALIDATION_WEEK_START_DAYS)
+    assert not set(info["start_day"]) & set(EVAL_WEEK_START_DAYS)
+
+
 def test_exported_actor_matches_the_sb3_policy(trained):
     from stable_baselines3 import PPO
 

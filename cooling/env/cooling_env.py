@@ -8,7 +8,12 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from cooling.env.core import EVAL_WEEK_START_DAYS, BatchCore, make_options
+from cooling.env.core import (
+    EVAL_WEEK_START_DAYS,
+    VALIDATION_WEEK_START_DAYS,
+    BatchCore,
+    make_options,
+)
 from cooling.spec import SiteSpec, load_site
 
 
@@ -64,9 +69,12 @@ class CoolingEnv(gym.Env):
 
     ``episode_days`` long (default 7 days = 2016 steps), never terminated, truncated at
     the end. In ``mode="train"`` each episode starts at a seeded random day of the year
-    whose episode does not overlap a held-out week; ``mode="eval"`` cycles through the
-    held-out weeks (start days 21, 112, 203, 294). The plant starts from the legacy fixed
-    setpoints, settled for ``warmup_steps`` intervals.
+    whose episode overlaps neither a held-out nor a validation week; ``mode="eval"``
+    cycles through the held-out weeks (start days 21, 112, 203, 294: the test set every
+    reported figure comes from); ``mode="validation"`` through the validation weeks, five
+    weeks later in the same seasons (start days 56, 147, 238, 329: where training picks
+    its best checkpoint). The plant starts from the legacy fixed setpoints, settled for
+    ``warmup_steps`` intervals.
 
     ## Arguments
 
@@ -93,6 +101,7 @@ class CoolingEnv(gym.Env):
         self.action_space = spaces.Box(-1.0, 1.0, (len(self.core.names),), np.float32)
         self.observation_space = spaces.Box(-10.0, 10.0, (len(self.observation_names),), np.float32)
         self.eval_week_start_days = EVAL_WEEK_START_DAYS
+        self.validation_week_start_days = VALIDATION_WEEK_START_DAYS
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)

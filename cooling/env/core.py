@@ -31,11 +31,25 @@ from cooling.plant.weather import load_weather
 from cooling.plant.workload import ar1_noise, load_utilisation
 from cooling.spec import SiteSpec
 
-__all__ = ["FORECAST_HOURS", "BatchCore", "EnvOptions", "make_options"]
+__all__ = [
+    "EVAL_WEEK_START_DAYS",
+    "FORECAST_HOURS",
+    "VALIDATION_WEEK_START_DAYS",
+    "BatchCore",
+    "EnvOptions",
+    "make_options",
+]
 
-#: Held-out evaluation weeks (start day of year, 0-based), one in each season; training
-#: episodes never overlap them.
+#: Held-out evaluation weeks (start day of year, 0-based), one in each season: the test
+#: set every reported figure comes from. Training episodes never overlap them, and
+#: training never selects a checkpoint on them.
 EVAL_WEEK_START_DAYS = (21, 112, 203, 294)
+#: Validation weeks, five weeks after each held-out week (same season): training picks
+#: its best checkpoint on these, so the held-out figures are not chosen on the test set.
+#: Training episodes never overlap them either.
+VALIDATION_WEEK_START_DAYS = (56, 147, 238, 329)
+#: What an episode's start day is drawn from, per mode.
+MODES = ("train", "validation", "eval")
 #: Reward scale: the energy term is (facility − compute IT) power / (this × IT capacity).
 REWARD_SCALE_OF_CAPACITY = 0.25
 #: The power breakdown reported in ``info`` [kW], averaged over the step.
@@ -51,7 +65,9 @@ class EnvOptions:
     """Options of an environment (all off or default unless given)."""
 
     episode_days: float = 7.0
-    mode: str = "train"  # "train": seeded random starts outside the held-out weeks; "eval"
+    # "train": seeded random starts outside the held-out and validation weeks;
+    # "validation": the validation weeks in turn; "eval": the held-out weeks in turn
+    mode: str = "train"
     sensor_noise_c: float = 0.0  # std of Gaussian noise on observed temperatures [K]
     randomize: float = 0.0  # relative half-width of the plant-parameter perturbation
     penalty_per_k: float = 1.0  # reward penalty per K of hottest inlet above recommended
@@ -60,16 +76,19 @@ class EnvOptions:
     def __post_init__(self) -> None:
         if not 0.1 <= self.episode_days <= 365:
             raise ValueError(f"episode_days must be in 0.1..365 (got {self.episode_days})")
-        if self.mode not in ("train", "eval"):
-            raise ValueError(f"mode must be 'train' or 'eval' (got {self.mode!r})")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)} (got {self.mode!r})")
         if not 0.0 <= self.sensor_noise_c <= 5.0:
             raise ValueError(f"sensor_noise_c must be in 0..5 K (got {self.sensor_noise_c})")
         if not 0.0 <= self.randomize <= 0.5:
             raise ValueError(f"randomize must be in 0..0.5 (got {self.randomize})")
         if self.penalty_per_k < 0:
             raise ValueError(f"penalty_per_k must be >= 0 (got {self.penalty_per_k})")
-        if self.mode == "eval" and self.episode_days > 7:
-            raise ValueError("eval episodes are the held-out weeks: episode_days <= 7")
+        if self.mode != "train" and self.episode_days > 7:
+            raise ValueError(
+                f"{self.mode} episodes are weeks of the year: episode_days <= 7 "
+                f"(got {self.episode_days})"
+            )
 
 
 @jit
@@ -94,10 +113,10 @@ def make_options(options: dict) -> EnvOptions:
 
 
 def training_start_days(episode_days: float) -> np.ndarray:
-    """Whole start days whose episodes never overlap a held-out week."""
+    """Whole start days whose episodes overlap neither a held-out nor a validation week."""
     days = np.arange(0, 365)
     ok = np.ones(days.size, dtype=bool)
-    for h in EVAL_WEEK_START_DAYS:
+    for h in EVAL_WEEK_START_DAYS + VALIDATION_WEEK_START_DAYS:
         # episode [d, d + L) overlaps [h, h + 7) unless d + L <= h or d >= h + 7
         ok &= (days + episode_days <= h) | (days >= h + 7)
     return days[ok]
@@ -192,8 +211,8 @@ class BatchCore:
             if opts.mode == "train":
                 day = float(rng.choice(self.train_days))
             else:
-                # row i starts at the i-th held-out week, then each cycles through them
-                weeks = EVAL_WEEK_START_DAYS
+                # row i starts at the i-th week, then each cycles through them
+                weeks = EVAL_WEEK_START_DAYS if opts.mode == "eval" else VALIDATION_WEEK_START_DAYS
                 day = float(weeks[(self.eval_counter[row] + row) % len(weeks)])
                 self.eval_counter[row] += 1
             self.start_hour[row] = day * 24.0
