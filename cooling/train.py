@@ -281,7 +281,6 @@ def train(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     algo = _algorithm_class(recipe.algorithm)
-    options: EnvOptions = make_options(recipe.env)
     venv = VecMonitor(SB3VecEnv(CoolingVectorEnv(recipe.site, recipe.num_envs, **recipe.env)))
     venv.seed(recipe.seed)
     eval_env = VecMonitor(
