@@ -76,6 +76,16 @@ def test_held_out_weeks_never_start_training_episodes():
         assert all(v + 7 <= h or v >= h + 7 for h in EVAL_WEEK_START_DAYS)
 
 
+def test_training_episodes_that_wrap_past_new_year_avoid_next_years_weeks_too():
+    # the traces wrap: a 30-day episode from day 358 would run into day 21's held-out week
+    thirty = set(training_start_days(30.0).tolist())
+    assert 340 in thirty and 358 not in thirty
+    assert 358 in set(training_start_days(7.0).tolist())  # a week from day 358 ends on day 0
+    with pytest.raises(ValueError, match=r"cannot avoid the held-out and validation weeks: "
+                       r"episode_days <= 50"):  # fmt: skip
+        CoolingEnv("enterprise", episode_days=60)
+
+
 def test_action_mapping_both_ways():
     env = CoolingEnv("hyperscale")
     m = env.setpoint_map

@@ -84,7 +84,9 @@ class EnvOptions:
             raise ValueError(f"randomize must be in 0..0.5 (got {self.randomize})")
         if self.penalty_per_k < 0:
             raise ValueError(f"penalty_per_k must be >= 0 (got {self.penalty_per_k})")
-        if self.mode != "train" and self.episode_days > 7:
+        if self.mode == "train":
+            training_start_days(self.episode_days)  # an episode too long: a clear error
+        elif self.episode_days > 7:
             raise ValueError(
                 f"{self.mode} episodes are weeks of the year: episode_days <= 7 "
                 f"(got {self.episode_days})"
@@ -113,13 +115,30 @@ def make_options(options: dict) -> EnvOptions:
 
 
 def training_start_days(episode_days: float) -> np.ndarray:
-    """Whole start days whose episodes overlap neither a held-out nor a validation week."""
+    """Whole start days whose episodes overlap neither a held-out nor a validation week.
+
+    The traces wrap at the end of the year, so an episode running past day 365 meets the
+    next year's weeks too. An episode too long to fit between them is an error."""
+    ok = _start_mask(episode_days)
+    if not ok.any():
+        longest = max(d for d in range(1, 366) if _start_mask(d).any())
+        raise ValueError(
+            f"training episodes of {episode_days} days cannot avoid the held-out and "
+            f"validation weeks: episode_days <= {longest} in mode 'train'"
+        )
+    return np.flatnonzero(ok)
+
+
+def _start_mask(episode_days: float) -> np.ndarray:
+    """Per day of the year: may a training episode of this length start there?"""
     days = np.arange(0, 365)
     ok = np.ones(days.size, dtype=bool)
-    for h in EVAL_WEEK_START_DAYS + VALIDATION_WEEK_START_DAYS:
-        # episode [d, d + L) overlaps [h, h + 7) unless d + L <= h or d >= h + 7
-        ok &= (days + episode_days <= h) | (days >= h + 7)
-    return days[ok]
+    years = int(np.ceil((365 + episode_days) / 365))  # the years an episode can reach
+    for h0 in EVAL_WEEK_START_DAYS + VALIDATION_WEEK_START_DAYS:
+        for h in h0 + 365 * np.arange(years):
+            # episode [d, d + L) overlaps [h, h + 7) unless d + L <= h or d >= h + 7
+            ok &= (days + episode_days <= h) | (days >= h + 7)
+    return ok
 
 
 class BatchCore:
