@@ -4,7 +4,8 @@ chilled-water cooling plant.
     cooling demo
     cooling simulate --site enterprise --controller rules --days 7 [--start DAY] [--seed S] [--json]
     cooling train --recipe agents/sac.yaml [--site SITE] [--seed S] [--steps N] [--out DIR]
-    cooling evaluate --policy agents/SITE-sac-seed0/policy.zip [--weeks held-out|all] [--json]
+    cooling evaluate --policy agents/SITE-sac-seed0/policy.zip [--weeks held-out|validation|all]
+                     [--json]
     cooling export-actor --policy DIR/policy.zip
     cooling shadow|run --config hil/controller.example.yaml
     cooling virtual-plant --site SITE
@@ -149,7 +150,9 @@ def _parser() -> argparse.ArgumentParser:
         help="policy.zip (with actor.pt beside it), or random, adversarial, nan (shield tests)",
     )
     ev.add_argument("--site", help="site (default: the model card's)")
-    ev.add_argument("--weeks", choices=["held-out", "all"], default="held-out")
+    ev.add_argument("--weeks", choices=["held-out", "validation", "all"], default="held-out",
+                    help="held-out (the test set, default), validation (where training picks "
+                         "its checkpoint) or all 52")  # fmt: skip
     ev.add_argument("--weather", help="another weather file (EPW or reduced CSV)")
     ev.add_argument("--workload", help="another workload CSV (cpu_load column)")
     ev.add_argument("--shield", action="store_true", help="run the policy behind the shield")

@@ -1,13 +1,16 @@
 """Evaluating a trained policy against the baselines on the same weeks.
 
-    cooling evaluate --policy agents/…/policy.zip [--site SITE] [--weeks held-out|all]
+    cooling evaluate --policy agents/…/policy.zip [--site SITE]
+                     [--weeks held-out|validation|all]
                      [--weather FILE.epw] [--workload FILE.csv] [--shield] [--seed S]
                      [--perturb F] [--sensor-noise K] [--baselines fixed,rules,oracle|none]
                      [--jobs N] [--plot FILE.png] [--json]
 
 The policy (its exported actor, ``actor.pt`` beside the ``.zip``) and the
 baselines (fixed, rules, oracle) each run through :func:`cooling.simulation.simulate`
-on the same weeks, weather, load and seed. Reported per controller: the keys of
+on the same weeks, weather, load and seed: the held-out weeks (the test set), the
+validation weeks (where training picks its checkpoint: compare recipes there, and keep the
+held-out weeks for the final figure) or all 52. Reported per controller: the keys of
 ``cooling simulate --json`` summed over the weeks; the policy's cooling saving against
 each baseline; the share of the oracle's saving against fixed that it captures
 (``oracle_capture``, the issue's figure) and against the rules (``oracle_capture_vs_rules``:
@@ -27,7 +30,7 @@ from typing import Any
 
 from cooling.control.baselines import make
 from cooling.control.safety import ShieldConfig
-from cooling.env.core import EVAL_WEEK_START_DAYS
+from cooling.env.core import EVAL_WEEK_START_DAYS, VALIDATION_WEEK_START_DAYS
 from cooling.simulation import simulate
 from cooling.spec import SiteSpec, replace_checked
 
@@ -98,10 +101,12 @@ def evaluate(
     """
     if weeks == "held-out":
         starts = list(EVAL_WEEK_START_DAYS)
+    elif weeks == "validation":
+        starts = list(VALIDATION_WEEK_START_DAYS)
     elif weeks == "all":
         starts = list(range(0, 364, 7))[:52]
     else:
-        raise ValueError(f"weeks must be 'held-out' or 'all' (got {weeks!r})")
+        raise ValueError(f"weeks must be 'held-out', 'validation' or 'all' (got {weeks!r})")
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1 (got {jobs})")
     want = records is not None

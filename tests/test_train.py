@@ -339,6 +339,14 @@ def test_evaluate_compares_on_the_same_weeks(trained):
     policy = result["controllers"]["policy"]["cooling_kwh"]
     assert result["cooling_saving_vs"]["fixed"] == pytest.approx(1 - policy / fixed)
     assert 0.0 <= result["violation_step_fraction"] <= 1.0
+    # the validation weeks, where a researcher compares recipes without the test set
+    policy_controller = load_policy(out / "policy.zip", site)
+    val = evaluate(site, policy_controller, "validation", controllers=("fixed",))
+    assert val["weeks"] == [56, 147, 238, 329]
+    assert val["controllers"]["fixed"]["hours"] == 4 * 7 * 24
+    assert val["controllers"]["fixed"]["cooling_kwh"] != pytest.approx(fixed, rel=1e-3)
+    with pytest.raises(ValueError, match="'held-out', 'validation' or 'all'"):
+        evaluate(site, None, "test", controllers=("fixed",))
 
 
 def test_oracle_capture_is_the_share_of_the_oracles_saving_against_a_baseline():
