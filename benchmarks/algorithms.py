@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                 break
         if name not in found:
             if args.summary_only:
-                print(f"missing: {name} with the current recipe (run without --summary-only)",
+                print(f"missing: {name} with the current recipe and its checkpoint chosen on "
+                      "the validation weeks (run without --summary-only)",
                       file=sys.stderr)  # fmt: skip
             else:
                 to_train.append((name, command(args.site, algo, seed, out), out))

@@ -59,7 +59,9 @@ class Recipe:
     hyperparameters: dict[str, Any] = Field(default_factory=dict)  # the algorithm's kwargs
     net_arch: list[int] = Field(default_factory=lambda: [64, 64])
     eval_every_steps: int = Field(20_000, ge=1)
-    eval_episodes: int = Field(4, ge=1)
+    # episodes per validation evaluation: a multiple of the four validation weeks, so every
+    # evaluation runs each of them equally often and checkpoints compare like with like
+    eval_episodes: int = Field(4, ge=4, le=64, multiple_of=4)
     torch_threads: int = Field(1, ge=1, le=64)  # 1: reproducible, and runs side by side
     evaluate_baselines: bool = True  # card evaluation = `cooling evaluate --json` (slow)
     # exploration noise added to the actions of an off-policy algorithm (TD3 has none of
@@ -132,6 +134,11 @@ def load_recipe(path: str | Path, **overrides: Any) -> Recipe:
         raise RecipeError(
             f"{path}: hyperparameters: unknown for {recipe.algorithm}: {unknown}; "
             f"allowed: {', '.join(sorted(allowed_hp))}"
+        )
+    if "mode" in recipe.env:
+        raise RecipeError(
+            f"{path}: env: mode is the trainer's (it learns on training weeks, picks the "
+            "checkpoint on the validation weeks and reports on the held-out ones): leave it out"
         )
     try:
         make_options(recipe.env)
@@ -318,6 +325,8 @@ def train(
         deterministic=True,
         verbose=0,
     )
+    for stale in ("best_model.zip", "evaluations.npz"):  # an earlier run's, in this OUT
+        (out_dir / "checkpoints" / stale).unlink(missing_ok=True)
     start = time.perf_counter()
     model.learn(total_timesteps=recipe.steps, callback=callback, progress_bar=progress)
     wall = time.perf_counter() - start

@@ -24,7 +24,7 @@ TINY = {
     "hyperparameters": {"n_steps": 64, "batch_size": 64, "n_epochs": 1},
     "net_arch": [16, 16],
     "eval_every_steps": 128,
-    "eval_episodes": 2,
+    "eval_episodes": 4,
     "evaluate_baselines": False,
 }
 
@@ -50,14 +50,14 @@ def test_training_writes_policy_actor_and_model_card(trained):
     out, evaluation = trained
     card = json.loads((out / "model_card.json").read_text())
     for key in ("site", "policy", "recipe", "seed", "steps", "wall_time_s", "versions",
-                "evaluation", "command"):  # fmt: skip
+                "selection", "evaluation", "command"):  # fmt: skip
         assert key in card
     assert card["site"] == "enterprise" and card["seed"] == 3 and card["steps"] == 256
     assert card["command"].startswith("cooling train --recipe")
     assert card["evaluation"] == evaluation
     assert 1.0 < evaluation["pue"] < 2.0
     assert (out / "policy.zip").is_file() and (out / "actor.pt").is_file()
-    # TensorBoard event files, with the held-out evaluation among their scalars
+    # TensorBoard event files, with the validation evaluations among their scalars
     (events,) = (out / "tensorboard").glob("*/events.out.tfevents.*")
     assert card["tensorboard"].endswith("tensorboard")
     assert b"eval/mean_reward" in events.read_bytes()
@@ -77,9 +77,10 @@ def test_the_checkpoint_is_chosen_on_validation_weeks_not_the_held_out_ones(trai
     means = record["results"].mean(axis=1)
     assert selection["best_step"] == int(record["timesteps"][np.argmax(means)])
     assert selection["best_mean_reward"] == pytest.approx(means.max(), abs=1e-4)
-    # the selection episodes really start on the validation weeks, none on a held-out one
+    # the selection episodes (as many as the recipe's eval_episodes) really start on the
+    # validation weeks, each once, none on a held-out one
     recipe = train.load_recipe(_recipe(out.parent))
-    venv = CoolingVectorEnv("enterprise", num_envs=4, **train.selection_options(recipe))
+    venv = CoolingVectorEnv("enterprise", recipe.eval_episodes, **train.selection_options(recipe))
     _, info = venv.reset(seed=0)
     assert sorted(info["start_day"]) == list(VALIDATION_WEEK_START_DAYS)
     assert not set(info["start_day"]) & set(EVAL_WEEK_START_DAYS)
@@ -234,6 +235,22 @@ def test_actor_with_nan_weights_or_another_models_card_is_refused(tmp_path):
         TorchActor(tmp_path / "nan.pt")
 
 
+def test_a_run_without_an_evaluation_ships_its_final_model_not_an_earlier_runs_best(
+    tmp_path, trained
+):
+    import shutil
+
+    out, _ = trained
+    again = tmp_path / "again"
+    shutil.copytree(out, again)  # an earlier run's best checkpoint lies in OUT/checkpoints
+    recipe = train.load_recipe(_recipe(tmp_path, steps=128, eval_every_steps=100_000))
+    card = train.train(recipe, again, "test", False)
+    assert card["selection"]["evaluations"] == 0 and card["selection"]["best_step"] is None
+    assert card["selection"]["on"].startswith("none")
+    assert not (again / "checkpoints" / "best_model.zip").exists()
+    assert (again / "policy.zip").read_bytes() != (out / "policy.zip").read_bytes()
+
+
 def test_same_recipe_and_seed_same_policy_figures(tmp_path, trained):
     _, first = trained
     card = train.train(train.load_recipe(_recipe(tmp_path)), tmp_path / "again", "test", False)
@@ -254,6 +271,8 @@ def test_same_recipe_and_seed_same_policy_figures(tmp_path, trained):
         ({"algorithm": "TD3", "noise_type": "normal", "noise_std": 0}, r"noise_std"),
         ({"algorithm": "TD3", "hyperparameters": {"action_noise": 0.1}}, r"unknown for TD3"),
         ({"hyperparameters": {"use_sde": True}}, r"use_sde is not supported"),
+        ({"eval_episodes": 2}, r"eval_episodes: Input should be a multiple of 4"),
+        ({"env": {"mode": "eval"}}, r"env: mode is the trainer's"),
     ],
 )
 def test_bad_recipes_get_clear_errors(tmp_path, changes, pattern):
