@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import platform
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,38 @@ def _algorithm_class(name: str):
     return getattr(sb3, name)
 
 
+#: Hyperparameters that may be a schedule over training, written as rl-baselines3-zoo does:
+#: "lin_3e-4" falls linearly from 3e-4 at the start to 0 at the end.
+SCHEDULED = ("learning_rate", "clip_range")
+
+
+def _schedule(text: str) -> Callable[[float], float]:
+    """A zoo-style schedule ("lin_X") as SB3's callable of the progress remaining (1 -> 0)."""
+    kind, _, value = text.partition("_")
+    try:
+        start = float(value)
+    except ValueError:
+        start = math.nan
+    if kind != "lin" or not math.isfinite(start) or start <= 0:
+        raise ValueError(
+            f"expected a number or a linear schedule 'lin_X' with X > 0, e.g. lin_3e-4 "
+            f"(got {text!r})"
+        )
+
+    def linear(progress_remaining: float) -> float:
+        return progress_remaining * start
+
+    return linear
+
+
+def _constructor_kwargs(hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's hyperparameters with its schedules made callables."""
+    return {
+        k: _schedule(v) if k in SCHEDULED and isinstance(v, str) else v
+        for k, v in hyperparameters.items()
+    }
+
+
 #: Constructor arguments a recipe may not set (the trainer sets them).
 _RESERVED = {"policy", "env", "seed", "tensorboard_log", "verbose", "policy_kwargs", "device",
              "action_noise"}  # fmt: skip
@@ -127,6 +161,13 @@ def load_recipe(path: str | Path, **overrides: Any) -> Recipe:
                 f"{path}: noise_type: PPO explores with its own stochastic policy; action "
                 "noise is for the off-policy algorithms (SAC, TD3)"
             )
+    for key in SCHEDULED:
+        value = recipe.hyperparameters.get(key)
+        if isinstance(value, str):
+            try:
+                _schedule(value)
+            except ValueError as exc:
+                raise RecipeError(f"{path}: hyperparameters: {key}: {exc}") from None
     allowed_hp = set(inspect.signature(_algorithm_class(recipe.algorithm).__init__).parameters)
     allowed_hp -= _RESERVED | {"self", "_init_setup_model"}
     unknown = sorted(set(recipe.hyperparameters) - allowed_hp)
@@ -313,7 +354,7 @@ def train(
         tensorboard_log=tb_dir,
         device="cpu",
         policy_kwargs={"net_arch": list(recipe.net_arch)},
-        **recipe.hyperparameters,
+        **_constructor_kwargs(recipe.hyperparameters),
         **extra,
     )
     callback = EvalCallback(

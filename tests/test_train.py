@@ -251,6 +251,20 @@ def test_a_run_without_an_evaluation_ships_its_final_model_not_an_earlier_runs_b
     assert (again / "policy.zip").read_bytes() != (out / "policy.zip").read_bytes()
 
 
+def test_a_linear_schedule_in_a_recipe_falls_to_zero_over_training(tmp_path):
+    from stable_baselines3 import PPO
+
+    hp = {**TINY["hyperparameters"], "learning_rate": "lin_1e-3", "clip_range": "lin_0.2"}
+    recipe = train.load_recipe(_recipe(tmp_path, hyperparameters=hp, eval_every_steps=10**6))
+    card = train.train(recipe, tmp_path / "out", "test", False)
+    assert card["recipe"]["hyperparameters"]["learning_rate"] == "lin_1e-3"  # as written
+    model = PPO.load(tmp_path / "out" / "policy.zip", device="cpu")
+    assert model.lr_schedule(1.0) == pytest.approx(1e-3) and model.lr_schedule(0.0) == 0.0
+    assert model.clip_range(0.5) == pytest.approx(0.1)
+    # the optimiser's rate at the last update: near zero, not the starting 1e-3
+    assert model.policy.optimizer.param_groups[0]["lr"] < 1e-3
+
+
 def test_same_recipe_and_seed_same_policy_figures(tmp_path, trained):
     _, first = trained
     card = train.train(train.load_recipe(_recipe(tmp_path)), tmp_path / "again", "test", False)
@@ -272,6 +286,12 @@ def test_same_recipe_and_seed_same_policy_figures(tmp_path, trained):
         ({"algorithm": "TD3", "hyperparameters": {"action_noise": 0.1}}, r"unknown for TD3"),
         ({"hyperparameters": {"use_sde": True}}, r"use_sde is not supported"),
         ({"eval_episodes": 2}, r"eval_episodes: Input should be a multiple of 4"),
+        (
+            {"hyperparameters": {"learning_rate": "cos_3e-4"}},
+            r"learning_rate: expected a number "
+            r"or a linear schedule 'lin_X' with X > 0, e\.g\. lin_3e-4 \(got 'cos_3e-4'\)",
+        ),
+        ({"hyperparameters": {"learning_rate": "lin_-1"}}, r"learning_rate: expected"),
         ({"env": {"mode": "eval"}}, r"env: mode is the trainer's"),
     ],
 )
