@@ -164,11 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             # a card written before a recipe field existed has that field's default; one
             # without a "selection" chose its checkpoint on the held-out weeks (before
             # 2026-11-24) and is trained again
-            if (
-                path.is_file()
-                and as_dict(Recipe(**_card(path)["recipe"])) == wanted
-                and "selection" in _card(path)
-            ):
+            card = _card(path) if path.is_file() else {}
+            if card and as_dict(Recipe(**card["recipe"])) == wanted and "selection" in card:
                 found[name] = path
                 break
         if name not in found:

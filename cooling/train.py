@@ -286,12 +286,7 @@ def load_model(path: str | Path) -> Any:
 
 def evaluate_policy_on_heldout(model: Any, recipe: Recipe, episodes: int) -> dict[str, float]:
     """The policy on the held-out weeks (deterministic): energy, violations, reward."""
-    options = {
-        **recipe.env,
-        "mode": "eval",
-        "episode_days": min(recipe.env.get("episode_days", 7), 7),
-    }
-    venv = CoolingVectorEnv(recipe.site, num_envs=episodes, **options)
+    venv = CoolingVectorEnv(recipe.site, num_envs=episodes, **week_options(recipe, "eval"))
     obs, _ = venv.reset(seed=recipe.seed)
     totals = {"facility_kwh": 0.0, "cooling_kwh": 0.0, "it_kwh": 0.0, "reward": 0.0}
     above = 0
@@ -331,9 +326,10 @@ def train(
     algo = _algorithm_class(recipe.algorithm)
     venv = VecMonitor(SB3VecEnv(CoolingVectorEnv(recipe.site, recipe.num_envs, **recipe.env)))
     venv.seed(recipe.seed)
-    eval_env = VecMonitor(
-        SB3VecEnv(CoolingVectorEnv(recipe.site, recipe.eval_episodes, **selection_options(recipe)))
+    validation = CoolingVectorEnv(
+        recipe.site, recipe.eval_episodes, **week_options(recipe, "validation")
     )
+    eval_env = VecMonitor(SB3VecEnv(validation))
     eval_env.seed(recipe.seed + 10_000)
     try:
         import tensorboard  # noqa: F401  (a dependency; a broken install should not stop training)
@@ -409,11 +405,11 @@ def train(
     return card
 
 
-def selection_options(recipe: Recipe) -> dict[str, Any]:
-    """Environment options of the episodes that choose the best checkpoint: the validation
-    weeks (never the held-out ones, which the final evaluation reports)."""
+def week_options(recipe: Recipe, mode: str) -> dict[str, Any]:
+    """The recipe's environment options on fixed weeks: ``"validation"`` for the episodes
+    that choose the best checkpoint, ``"eval"`` for the held-out ones the card reports."""
     episode_days = min(recipe.env.get("episode_days", EnvOptions.episode_days), 7.0)
-    return {**recipe.env, "mode": "validation", "episode_days": episode_days}
+    return {**recipe.env, "mode": mode, "episode_days": episode_days}
 
 
 def _selection(callback: Any) -> dict[str, Any]:

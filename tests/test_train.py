@@ -80,7 +80,8 @@ def test_the_checkpoint_is_chosen_on_validation_weeks_not_the_held_out_ones(trai
     # the selection episodes (as many as the recipe's eval_episodes) really start on the
     # validation weeks, each once, none on a held-out one
     recipe = train.load_recipe(_recipe(out.parent))
-    venv = CoolingVectorEnv("enterprise", recipe.eval_episodes, **train.selection_options(recipe))
+    options = train.week_options(recipe, "validation")
+    venv = CoolingVectorEnv("enterprise", recipe.eval_episodes, **options)
     _, info = venv.reset(seed=0)
     assert sorted(info["start_day"]) == list(VALIDATION_WEEK_START_DAYS)
     assert not set(info["start_day"]) & set(EVAL_WEEK_START_DAYS)
