@@ -41,6 +41,9 @@ from cooling.env.vector import CoolingVectorEnv
 from cooling.spec import ENVS_DIR, load_site, read_yaml
 
 ROOT = ENVS_DIR.parent
+#: The seed of the validation episodes (their load noise): every checkpoint of every run,
+#: whatever its recipe's seed, is scored on the same episodes, so their rewards compare.
+VALIDATION_SEED = 10_000
 ALGORITHMS = ("SAC", "PPO", "TD3")
 
 
@@ -323,6 +326,7 @@ def train(
     from stable_baselines3.common.vec_env import VecMonitor
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    source = _source()  # before training: the code as it was when the run started
     algo = _algorithm_class(recipe.algorithm)
     venv = VecMonitor(SB3VecEnv(CoolingVectorEnv(recipe.site, recipe.num_envs, **recipe.env)))
     venv.seed(recipe.seed)
@@ -330,7 +334,6 @@ def train(
         recipe.site, recipe.eval_episodes, **week_options(recipe, "validation")
     )
     eval_env = VecMonitor(SB3VecEnv(validation))
-    eval_env.seed(recipe.seed + 10_000)
     try:
         import tensorboard  # noqa: F401  (a dependency; a broken install should not stop training)
 
@@ -353,8 +356,9 @@ def train(
         **_constructor_kwargs(recipe.hyperparameters),
         **extra,
     )
-    callback = EvalCallback(
+    callback = _same_episodes_callback(EvalCallback)(
         eval_env,
+        seed=VALIDATION_SEED,
         n_eval_episodes=recipe.eval_episodes,
         eval_freq=max(recipe.eval_every_steps // recipe.num_envs, 1),
         best_model_save_path=str(out_dir / "checkpoints"),
@@ -399,6 +403,7 @@ def train(
         "selection": _selection(callback),
         "evaluation": evaluation,
         "command": command,
+        "source": source,
         "tensorboard": _relative(Path(tb_dir)) if tb_dir else None,
     }
     (out_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
@@ -412,6 +417,29 @@ def week_options(recipe: Recipe, mode: str) -> dict[str, Any]:
     return {**recipe.env, "mode": mode, "episode_days": episode_days}
 
 
+def _same_episodes_callback(base: type) -> type:
+    """``EvalCallback`` that reseeds its environment before every evaluation.
+
+    SB3's callback resets the evaluation environment without a seed, so each evaluation
+    drew new load noise and, on the fixed weeks, put the weeks in other rows: checkpoints
+    were compared on different episodes. Reseeded, every evaluation replays the same
+    episodes (common random numbers), and a checkpoint's score is reproducible: run it on
+    ``CoolingVectorEnv(site, eval_episodes, **week_options(recipe, "validation"))`` reset
+    with :data:`VALIDATION_SEED`."""
+
+    class SameEpisodesEvalCallback(base):  # type: ignore[misc,valid-type]
+        def __init__(self, eval_env: Any, *, seed: int, **kwargs: Any) -> None:
+            super().__init__(eval_env, **kwargs)
+            self.episode_seed = seed
+
+        def _on_step(self) -> bool:
+            if self.eval_freq > 0 and self.n_calls % self.eval_freq == 0:
+                self.eval_env.seed(self.episode_seed)
+            return bool(super()._on_step())
+
+    return SameEpisodesEvalCallback
+
+
 def _selection(callback: Any) -> dict[str, Any]:
     """How the shipped checkpoint was chosen, from the evaluation callback's record."""
     means = [float(np.mean(r)) for r in callback.evaluations_results]
@@ -420,6 +448,7 @@ def _selection(callback: Any) -> dict[str, Any]:
     return {
         "on": "validation weeks" if means else "none: no evaluation ran, the final model",
         "start_days": list(VALIDATION_WEEK_START_DAYS),
+        "seed": callback.episode_seed,  # the same episodes at every evaluation
         "evaluations": len(means),
         "best_step": steps[best] if best is not None else None,
         "best_mean_reward": round(means[best], 4) if best is not None else None,
@@ -441,6 +470,25 @@ def _relative(path: Path) -> str:
         return str(path.resolve().relative_to(ROOT))
     except ValueError:
         return str(path.resolve())
+
+
+def _source() -> dict[str, Any] | None:
+    """The git commit of the code that trained, and whether the code, the site specs or
+    the recipes differed from it (None outside a git checkout)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise OSError(done.stderr.strip())
+        return done.stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        changed = git("status", "--porcelain", "--", "cooling", "envs", "agents/*.yaml")
+    except OSError:  # no git, or not a checkout (an installed package)
+        return None
+    return {"commit": commit, "modified": bool(changed)}
 
 
 def _versions() -> dict[str, str]:

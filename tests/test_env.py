@@ -68,12 +68,37 @@ def test_held_out_weeks_never_start_training_episodes():
             assert d + 7 <= h or d >= h + 7
     for mode, weeks in (("eval", EVAL_WEEK_START_DAYS), ("validation", VALIDATION_WEEK_START_DAYS)):
         ev = CoolingEnv("enterprise", mode=mode)
-        assert [ev.reset(seed=0)[1]["start_day"] for _ in range(4)] == list(weeks)
+        days = [ev.reset(seed=0)[1]["start_day"]] + [ev.reset()[1]["start_day"] for _ in range(3)]
+        assert days == list(weeks)
         vec = CoolingVectorEnv("enterprise", num_envs=4, mode=mode)
         _, info = vec.reset(seed=0)
         assert sorted(info["start_day"]) == list(weeks)  # one row per week
     for v in VALIDATION_WEEK_START_DAYS:  # validation and test weeks are disjoint
         assert all(v + 7 <= h or v >= h + 7 for h in EVAL_WEEK_START_DAYS)
+
+
+def test_a_seeded_reset_on_fixed_weeks_replays_the_same_episodes():
+    # the validation episodes that score checkpoints must be the same at every evaluation
+    def episodes(env, resets):
+        out = []
+        for _ in range(resets):
+            obs, info = env.reset(seed=7)
+            rewards = []
+            for _ in range(12):
+                obs, reward, *_ = env.step(np.zeros(env.action_space.shape, np.float32))
+                rewards.append(np.asarray(reward).tolist())
+            out.append((np.array(info["start_day"]).tolist(), obs.tolist(), rewards))
+        return out
+
+    vec = CoolingVectorEnv("enterprise", num_envs=4, mode="validation")
+    first, again = episodes(vec, 2)
+    assert first == again
+    assert len({tuple(o) for o in np.array(first[1])}) == 4  # four different weeks
+    single = CoolingEnv("enterprise", mode="eval")
+    first, again = episodes(single, 2)
+    assert first == again and first[0] == EVAL_WEEK_START_DAYS[0]
+    single.reset()  # unseeded resets still cycle through the weeks
+    assert single.reset()[1]["start_day"] == EVAL_WEEK_START_DAYS[2]
 
 
 def test_training_episodes_that_wrap_past_new_year_avoid_next_years_weeks_too():

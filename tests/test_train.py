@@ -77,9 +77,24 @@ def test_the_checkpoint_is_chosen_on_validation_weeks_not_the_held_out_ones(trai
     means = record["results"].mean(axis=1)
     assert selection["best_step"] == int(record["timesteps"][np.argmax(means)])
     assert selection["best_mean_reward"] == pytest.approx(means.max(), abs=1e-4)
+    # the shipped policy is that checkpoint: replayed on the validation episodes (reset
+    # with the selection's seed) it scores the reward it was chosen for
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from cooling.env.sb3 import SB3VecEnv
+
+    recipe = train.load_recipe(_recipe(out.parent))
+    assert selection["seed"] == train.VALIDATION_SEED
+    weeks = train.week_options(recipe, "validation")
+    replay = VecMonitor(SB3VecEnv(CoolingVectorEnv("enterprise", recipe.eval_episodes, **weeks)))
+    replay.seed(selection["seed"])
+    model = PPO.load(out / "policy.zip", device="cpu")
+    rewards, _ = evaluate_policy(model, replay, recipe.eval_episodes, return_episode_rewards=True)
+    assert np.mean(rewards) == pytest.approx(selection["best_mean_reward"], abs=1e-4)
     # the selection episodes (as many as the recipe's eval_episodes) really start on the
     # validation weeks, each once, none on a held-out one
-    recipe = train.load_recipe(_recipe(out.parent))
     options = train.week_options(recipe, "validation")
     venv = CoolingVectorEnv("enterprise", recipe.eval_episodes, **options)
     _, info = venv.reset(seed=0)
@@ -250,6 +265,34 @@ def test_a_run_without_an_evaluation_ships_its_final_model_not_an_earlier_runs_b
     assert card["selection"]["on"].startswith("none")
     assert not (again / "checkpoints" / "best_model.zip").exists()
     assert (again / "policy.zip").read_bytes() != (out / "policy.zip").read_bytes()
+
+
+def test_every_checkpoint_is_scored_on_the_same_validation_episodes(tmp_path):
+    # SAC before learning_starts never updates: the same policy at every evaluation, so
+    # the same score, unless the evaluations ran on different episodes (different load
+    # noise, or the weeks in other rows), as SB3's unseeded resets gave them
+    recipe = train.load_recipe(_recipe(
+        tmp_path, algorithm="SAC", steps=256, eval_every_steps=64,
+        hyperparameters={"learning_starts": 10_000, "buffer_size": 1_000}))  # fmt: skip
+    train.train(recipe, tmp_path / "out", "test", False)
+    record = np.load(tmp_path / "out" / "checkpoints" / "evaluations.npz")
+    assert len(record["timesteps"]) == 4
+    results = record["results"]  # (evaluations, episodes)
+    assert len(set(results[0].tolist())) == 4  # four weeks, four different rewards
+    for later in results[1:]:
+        np.testing.assert_array_equal(later, results[0])
+
+
+def test_the_model_card_names_the_commit_that_trained(trained):
+    out, _ = trained
+    source = json.loads((out / "model_card.json").read_text())["source"]
+    head = subprocess.run(["git", "-C", str(train.ROOT), "rev-parse", "HEAD"],
+                          capture_output=True, text=True)  # fmt: skip
+    if head.returncode != 0:
+        assert source is None  # not a git checkout
+    else:
+        assert source["commit"] == head.stdout.strip()
+        assert isinstance(source["modified"], bool)
 
 
 def test_a_linear_schedule_in_a_recipe_falls_to_zero_over_training(tmp_path):

@@ -55,6 +55,7 @@ class CoolingVectorEnv(VectorEnv):
                 raise ValueError(f"{len(seeds)} seeds for {self.num_envs} environments")
             self._rngs = [seeding.np_random(s)[0] for s in seeds]
             self._noise_rng = np.random.default_rng(seeds[0])
+            self.core.eval_counter[:] = 0  # fixed weeks: a seeded reset replays the same episodes
         self.core.reset_rows(np.arange(self.num_envs), self._rngs)
         obs = self.core.observe(self._noise_rng)
         return obs, {"start_day": self.core.start_hour / 24.0}
