@@ -8,7 +8,9 @@ Each run is one training command, ``cooling train --recipe agents/ALGO.yaml --si
 --seed S --out OUT/SITE-ALGO-seedS``, exactly as a researcher would type it (4-12 min a
 run on one core for the shipped recipes). A run whose model card is already there (in
 OUT, or the shipped one in ``agents/``) with that same recipe, site and seed is not
-trained again (unless it predates the validation weeks: a card without ``selection``), so
+trained again (unless its checkpoint was chosen the old way: a card without
+``selection``, on the held-out weeks, or without ``selection.seed``, on validation
+episodes that changed between evaluations), so
 the script can be stopped and resumed; ``--summary-only`` trains
 nothing and summarises the cards found. ``--jobs N`` trains N runs at a time (one core
 each; a run's output goes to ``OUT/SITE-ALGO-seedS.log``). ``--reevaluate`` evaluates
@@ -163,9 +165,11 @@ def main(argv: list[str] | None = None) -> int:
             path = folder / "model_card.json"
             # a card written before a recipe field existed has that field's default; one
             # without a "selection" chose its checkpoint on the held-out weeks (before
-            # 2026-11-24) and is trained again
+            # 2026-11-24), one without its "seed" on validation episodes that changed from
+            # one evaluation to the next: both are trained again
             card = _card(path) if path.is_file() else {}
-            if card and as_dict(Recipe(**card["recipe"])) == wanted and "selection" in card:
+            chosen = "seed" in card.get("selection", {})
+            if card and as_dict(Recipe(**card["recipe"])) == wanted and chosen:
                 found[name] = path
                 break
         if name not in found:
@@ -193,17 +197,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(failed)} run(s) failed: {', '.join(failed)}", file=sys.stderr)
     if not cards:
         return 1
-    print(f"{args.site}, held-out weeks (days 21, 112, 203, 294), no shield:\n")
-    print("| algorithm | seed | steps | wall time | cooling saving vs fixed | vs rules "
-          "| oracle capture | steps > 27 °C | hottest inlet |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(f"{args.site}: validation reward (days 56, 147, 238, 329, the episodes every "
+          "run chose its checkpoint on); held-out weeks (days 21, 112, 203, 294), "
+          "no shield:\n")  # fmt: skip
+    print("| algorithm | seed | steps | wall time | validation reward | cooling saving vs fixed "
+          "| vs rules | oracle capture | steps > 27 °C | hottest inlet |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     by_algo: dict[str, list[float]] = {}
     for algo, seed, card in cards:
         ev = card["evaluation"]
         s = ev["cooling_saving_vs"]
         by_algo.setdefault(algo, []).append(s["rules"])
+        reward = validation_reward(card)
         print(
             f"| {algo.upper()} | {seed} | {card['steps']:,} | {card['wall_time_s']:.0f} s "
+            f"| {'-' if reward is None else f'{reward:,.1f}'} "
             f"| {s['fixed']:.1%} | {s['rules']:.1%} | {ev['oracle_capture']:.0%} "
             f"| {ev['violation_step_fraction']:.2%} "
             f"| {ev['controllers']['policy']['max_inlet_c']:.1f} °C |"
@@ -213,7 +221,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{algo.upper()} over {len(savings)} seeds: saving vs rules "
                   f"{statistics.mean(savings):.1%} ± {statistics.stdev(savings):.1%} "
                   f"(min {min(savings):.1%}, max {max(savings):.1%})")  # fmt: skip
+    scored = [(r, algo, seed) for algo, seed, card in cards
+              if (r := validation_reward(card)) is not None]  # fmt: skip
+    if scored:
+        reward, algo, seed = max(scored)
+        print(f"\nbest on the validation weeks: {algo.upper()} seed {seed} (mean reward "
+              f"{reward:,.1f}); the held-out figures above played no part in that "
+              "choice")  # fmt: skip
     return 1 if failed else 0
+
+
+def validation_reward(card: dict[str, Any]) -> float | None:
+    """The mean reward of a run's kept checkpoint on the validation episodes, or None for
+    a run scored on other episodes (another seed, or before they were fixed) that
+    cannot be compared."""
+    from cooling.train import VALIDATION_SEED
+
+    selection = card.get("selection", {})
+    if selection.get("seed") != VALIDATION_SEED or selection.get("best_mean_reward") is None:
+        return None
+    return float(selection["best_mean_reward"])
 
 
 if __name__ == "__main__":
