@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out = ROOT / args.out
     from cooling.evaluate import refresh_card
     from cooling.spec import site_names
-    from cooling.train import Recipe, load_recipe
+    from cooling.train import VALIDATION_SEED, Recipe, load_recipe
 
     if args.site not in site_names():
         ap.error(f"--site {args.site!r}: expected one of {', '.join(site_names())}")
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             # 2026-11-24), one without its "seed" on validation episodes that changed from
             # one evaluation to the next: both are trained again
             card = _card(path) if path.is_file() else {}
-            chosen = "seed" in card.get("selection", {})
+            chosen = card.get("selection", {}).get("seed") == VALIDATION_SEED
             if card and as_dict(Recipe(**card["recipe"])) == wanted and chosen:
                 found[name] = path
                 break
@@ -221,14 +221,29 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{algo.upper()} over {len(savings)} seeds: saving vs rules "
                   f"{statistics.mean(savings):.1%} ± {statistics.stdev(savings):.1%} "
                   f"(min {min(savings):.1%}, max {max(savings):.1%})")  # fmt: skip
-    scored = [(r, algo, seed) for algo, seed, card in cards
-              if (r := validation_reward(card)) is not None]  # fmt: skip
-    if scored:
-        reward, algo, seed = max(scored)
-        print(f"\nbest on the validation weeks: {algo.upper()} seed {seed} (mean reward "
-              f"{reward:,.1f}); the held-out figures above played no part in that "
-              "choice")  # fmt: skip
+    print(best_on_validation(cards))
     return 1 if failed else 0
+
+
+def best_on_validation(cards: list[tuple[str, int, dict[str, Any]]]) -> str:
+    """Which run scored best on the validation episodes, said in a sentence.
+
+    Rewards compare only between runs scored on the same episodes with the same reward:
+    the same validation seed (:func:`validation_reward`), environment options and number
+    of validation episodes; otherwise no run is named."""
+    scored = [(r, algo, seed, card) for algo, seed, card in cards
+              if (r := validation_reward(card)) is not None]  # fmt: skip
+    if not scored:
+        return "\nno run was scored on the current validation episodes"
+    terms = {json.dumps([c["recipe"]["env"], c["recipe"]["eval_episodes"]], sort_keys=True)
+             for *_, c in scored}  # fmt: skip
+    if len(terms) > 1:
+        return ("\nno best run named: their validation rewards come from different "
+                "environment options or numbers of episodes and do not compare")  # fmt: skip
+    best = max(r for r, *_ in scored)
+    names = [f"{algo.upper()} seed {seed}" for r, algo, seed, _ in scored if r == best]
+    return (f"\nbest on the validation weeks: {' and '.join(names)} (mean reward "
+            f"{best:,.1f}); the held-out figures above played no part in that choice")  # fmt: skip
 
 
 def validation_reward(card: dict[str, Any]) -> float | None:

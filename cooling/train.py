@@ -333,7 +333,12 @@ def train(
     validation = CoolingVectorEnv(
         recipe.site, recipe.eval_episodes, **week_options(recipe, "validation")
     )
-    eval_env = VecMonitor(SB3VecEnv(validation))
+    # SB3's callback resets the evaluation environment unseeded, which drew new load noise
+    # each time and, on the fixed weeks, put the weeks in other rows; reseeded at every
+    # reset, each evaluation replays the same episodes (common random numbers), so
+    # checkpoints, and runs, compare by their actions alone, and a checkpoint's score is
+    # reproducible: the validation weeks reset with VALIDATION_SEED
+    eval_env = VecMonitor(SB3VecEnv(validation, replay_seed=VALIDATION_SEED))
     try:
         import tensorboard  # noqa: F401  (a dependency; a broken install should not stop training)
 
@@ -356,9 +361,8 @@ def train(
         **_constructor_kwargs(recipe.hyperparameters),
         **extra,
     )
-    callback = _same_episodes_callback(EvalCallback)(
+    callback = EvalCallback(
         eval_env,
-        seed=VALIDATION_SEED,
         n_eval_episodes=recipe.eval_episodes,
         eval_freq=max(recipe.eval_every_steps // recipe.num_envs, 1),
         best_model_save_path=str(out_dir / "checkpoints"),
@@ -417,29 +421,6 @@ def week_options(recipe: Recipe, mode: str) -> dict[str, Any]:
     return {**recipe.env, "mode": mode, "episode_days": episode_days}
 
 
-def _same_episodes_callback(base: type) -> type:
-    """``EvalCallback`` that reseeds its environment before every evaluation.
-
-    SB3's callback resets the evaluation environment without a seed, so each evaluation
-    drew new load noise and, on the fixed weeks, put the weeks in other rows: checkpoints
-    were compared on different episodes. Reseeded, every evaluation replays the same
-    episodes (common random numbers), and a checkpoint's score is reproducible: run it on
-    ``CoolingVectorEnv(site, eval_episodes, **week_options(recipe, "validation"))`` reset
-    with :data:`VALIDATION_SEED`."""
-
-    class SameEpisodesEvalCallback(base):  # type: ignore[misc,valid-type]
-        def __init__(self, eval_env: Any, *, seed: int, **kwargs: Any) -> None:
-            super().__init__(eval_env, **kwargs)
-            self.episode_seed = seed
-
-        def _on_step(self) -> bool:
-            if self.eval_freq > 0 and self.n_calls % self.eval_freq == 0:
-                self.eval_env.seed(self.episode_seed)
-            return bool(super()._on_step())
-
-    return SameEpisodesEvalCallback
-
-
 def _selection(callback: Any) -> dict[str, Any]:
     """How the shipped checkpoint was chosen, from the evaluation callback's record."""
     means = [float(np.mean(r)) for r in callback.evaluations_results]
@@ -448,7 +429,7 @@ def _selection(callback: Any) -> dict[str, Any]:
     return {
         "on": "validation weeks" if means else "none: no evaluation ran, the final model",
         "start_days": list(VALIDATION_WEEK_START_DAYS),
-        "seed": callback.episode_seed,  # the same episodes at every evaluation
+        "seed": VALIDATION_SEED,  # the same episodes at every evaluation, in every run
         "evaluations": len(means),
         "best_step": steps[best] if best is not None else None,
         "best_mean_reward": round(means[best], 4) if best is not None else None,
@@ -478,12 +459,15 @@ def _source() -> dict[str, Any] | None:
     import subprocess
 
     def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+        done = subprocess.run(["git", "--no-optional-locks", "-C", str(ROOT), *args],
+                              capture_output=True, text=True)  # fmt: skip
         if done.returncode != 0:
             raise OSError(done.stderr.strip())
         return done.stdout.strip()
 
     try:
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != ROOT.resolve():
+            return None  # installed inside another repository: its commit is not ours
         commit = git("rev-parse", "HEAD")
         changed = git("status", "--porcelain", "--", "cooling", "envs", "agents/*.yaml")
     except OSError:  # no git, or not a checkout (an installed package)

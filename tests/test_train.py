@@ -284,8 +284,13 @@ def test_every_checkpoint_is_scored_on_the_same_validation_episodes(tmp_path):
 
 
 def test_the_model_card_names_the_commit_that_trained(trained):
+    import shutil
+
     out, _ = trained
     source = json.loads((out / "model_card.json").read_text())["source"]
+    if shutil.which("git") is None:
+        assert source is None
+        return
     head = subprocess.run(["git", "-C", str(train.ROOT), "rev-parse", "HEAD"],
                           capture_output=True, text=True)  # fmt: skip
     if head.returncode != 0:
@@ -293,6 +298,33 @@ def test_the_model_card_names_the_commit_that_trained(trained):
     else:
         assert source["commit"] == head.stdout.strip()
         assert isinstance(source["modified"], bool)
+
+
+def test_source_says_whether_the_code_differs_from_its_commit(tmp_path, monkeypatch):
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    (repo / "cooling").mkdir(parents=True)
+    (repo / "cooling" / "a.py").write_text("x = 1\n")
+    (repo / "out").mkdir()  # run outputs: not code
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "cooling"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "c"], check=True)
+    monkeypatch.setattr(train, "ROOT", repo)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
+    (repo / "out" / "run.log").write_text("training\n")
+    assert train._source() == {"commit": commit.stdout.strip(), "modified": False}
+    (repo / "cooling" / "a.py").write_text("x = 2\n")
+    assert train._source() == {"commit": commit.stdout.strip(), "modified": True}
+    # a package directory inside another repository is not that repository's code
+    monkeypatch.setattr(train, "ROOT", repo / "cooling")
+    assert train._source() is None
+    monkeypatch.setattr(train, "ROOT", tmp_path / "plain")  # not a checkout at all
+    (tmp_path / "plain").mkdir()
+    assert train._source() is None
 
 
 def test_a_linear_schedule_in_a_recipe_falls_to_zero_over_training(tmp_path):
@@ -550,3 +582,25 @@ def test_evaluate_in_worker_processes_gives_the_same_result(trained):
                                                                      294 * 24]  # fmt: skip
     with pytest.raises(ValueError, match="jobs must be at least 1"):
         evaluate(site, policy, controllers=("fixed",), jobs=0)
+
+
+def test_the_best_run_on_validation_is_named_only_among_comparable_runs():
+    import importlib.util
+
+    path = train.ROOT / "benchmarks" / "algorithms.py"
+    spec = importlib.util.spec_from_file_location("algorithms_benchmark", path)
+    algorithms = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(algorithms)
+
+    def card(reward, seed=train.VALIDATION_SEED, env=None):
+        recipe = {"env": env or {"episode_days": 7}, "eval_episodes": 4}
+        return {"recipe": recipe, "selection": {"seed": seed, "best_mean_reward": reward}}
+
+    # TD3's run was scored on other episodes: left out
+    cards = [("sac", 0, card(-10.0)), ("sac", 1, card(-5.0)), ("ppo", 0, card(-5.0)),
+             ("td3", 0, card(-1.0, seed=123))]  # fmt: skip
+    said = algorithms.best_on_validation(cards)
+    assert "SAC seed 1 and PPO seed 0" in said and "TD3" not in said
+    other = [*cards, ("ppo", 1, card(-7.0, env={"episode_days": 7, "penalty_per_k": 2.0}))]
+    assert "no best run named" in algorithms.best_on_validation(other)
+    assert "no run" in algorithms.best_on_validation([("td3", 0, card(-1.0, seed=None))])

@@ -73,8 +73,10 @@ class CoolingEnv(gym.Env):
     cycles through the held-out weeks (start days 21, 112, 203, 294: the test set every
     reported figure comes from); ``mode="validation"`` through the validation weeks, five
     weeks later in the same seasons (start days 56, 147, 238, 329: where training picks
-    its best checkpoint). The plant starts from the legacy fixed setpoints, settled for
-    ``warmup_steps`` intervals.
+    its best checkpoint). In those two modes a seeded reset starts the cycle again at its
+    first week, so it replays the same episode; unseeded resets go on to the next week.
+    The plant starts from the legacy fixed setpoints, settled for ``warmup_steps``
+    intervals.
 
     ## Arguments
 

@@ -16,14 +16,19 @@ from cooling.env.vector import CoolingVectorEnv
 
 
 class SB3VecEnv(VecEnv):
-    def __init__(self, venv: CoolingVectorEnv):
+    """``replay_seed``: every ``reset()`` without a pending ``seed()`` uses this seed, so
+    on the fixed weeks each reset replays the same episodes (the validation episodes that
+    score every checkpoint; stable-baselines3's ``EvalCallback`` resets unseeded)."""
+
+    def __init__(self, venv: CoolingVectorEnv, *, replay_seed: int | None = None):
         self.venv = venv
         super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
         self._actions: np.ndarray | None = None
         self._seed: int | None = None
+        self.replay_seed = replay_seed
 
     def reset(self):
-        obs, _ = self.venv.reset(seed=self._seed)
+        obs, _ = self.venv.reset(seed=self.replay_seed if self._seed is None else self._seed)
         self._seed = None
         return obs
 

@@ -19,7 +19,9 @@ class CoolingVectorEnv(VectorEnv):
 
     Same spaces, reward and options as :class:`~cooling.env.cooling_env.CoolingEnv`;
     ``reset(seed=s)`` seeds sub-environment i with ``s + i``, so it reproduces N single
-    environments reset with those seeds and given the same actions. Finished episodes
+    environments reset with those seeds and given the same actions (on the fixed weeks of
+    ``mode="eval"`` or ``"validation"``, row i starts at the i-th week again, so a seeded
+    reset replays the same episodes). Finished episodes
     reset in the same step (``autoreset_mode`` SAME_STEP): the returned observation
     starts the next episode and ``infos["final_obs"]`` holds the last one.
     """
