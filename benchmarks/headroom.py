@@ -1,8 +1,8 @@
 """How much cooling energy can any controller save against the rule-based one?
 
-    .venv/bin/python benchmarks/headroom.py [--levels 9] [--crah-airflow MIN] [--json]
-    .venv/bin/python benchmarks/headroom.py --held-out [--crah-airflow MIN] [--json]
-    .venv/bin/python benchmarks/headroom.py --breakdown [--json]
+    .venv/bin/python benchmarks/headroom.py [--levels 9] [--crah-airflow MIN] [--site S] [--json]
+    .venv/bin/python benchmarks/headroom.py --held-out [--crah-airflow MIN] [--site S] [--json]
+    .venv/bin/python benchmarks/headroom.py --breakdown [--site S] [--json]
 
 An upper bound at steady state: for representative weather and load held constant
 (winter, shoulder, summer), every combination of the site's setpoints on a dense grid
@@ -206,10 +206,10 @@ def _airflow_min(text: str) -> float:
     return lo
 
 
-def _per_site(table: Callable[[str], list[dict]]) -> list[dict]:
-    """``table(site)`` for every site, one site per core, rows in site order."""
+def _per_site(table: Callable[[str], list[dict]], sites: list[str]) -> list[dict]:
+    """``table(site)`` for each site, one site per core, rows in site order."""
     with ProcessPoolExecutor() as pool:
-        return [r for site_rows in pool.map(table, site_names()) for r in site_rows]
+        return [r for site_rows in pool.map(table, sites) for r in site_rows]
 
 
 def main() -> int:
@@ -221,15 +221,17 @@ def main() -> int:
     ap.add_argument("--crah-airflow", type=_airflow_min, metavar="MIN",
                     help="also let the grid and the oracle turn the CRAH air flow down to MIN "
                          "(fraction of the design-ratio flow), e.g. 0.8")  # fmt: skip
+    ap.add_argument("--site", choices=site_names(), help="one site (default: every site)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    sites = [args.site] if args.site else site_names()
     if args.held_out and args.breakdown:
         ap.error("--held-out and --breakdown are two different tables: give one")
     if args.breakdown and args.crah_airflow is not None:
         ap.error("--breakdown is of the shipped policies, which do not set the CRAH air flow")
     airflow = args.crah_airflow
     if args.breakdown:
-        rows = _per_site(breakdown)
+        rows = _per_site(breakdown, sites)
         if args.json:
             print(json.dumps(rows))
             return 0
@@ -250,7 +252,7 @@ def main() -> int:
               "the rules).")  # fmt: skip
         return 0
     if args.held_out:
-        rows = _per_site(functools.partial(held_out, airflow=airflow))
+        rows = _per_site(functools.partial(held_out, airflow=airflow), sites)
         if args.json:
             print(json.dumps(rows))
             return 0
@@ -264,7 +266,7 @@ def main() -> int:
                   f"| {s['oracle']:.1%} | {s['oracle_no_margin']:.1%} "
                   f"| {policy} |")  # fmt: skip
         return 0
-    rows = [r for site in site_names() for r in headroom(site, args.levels, airflow)]
+    rows = [r for site in sites for r in headroom(site, args.levels, airflow)]
     if args.json:
         print(json.dumps(rows))
         return 0
