@@ -23,6 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cooling.demo import SHIPPED  # noqa: E402
 from cooling.hil.virtual_plant import VirtualPlant  # noqa: E402
 from cooling.io.influx import bench_spool  # noqa: E402
 from cooling.service import Controller, ControllerConfig, ServiceConfig  # noqa: E402
@@ -34,7 +35,7 @@ def latency(intervals: int, speed: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         broker = Mosquitto(Path(tmp), auth=True)
         try:
-            policy = str(ROOT / "agents" / "enterprise-sac-seed0" / "policy.zip")
+            policy = str(SHIPPED["enterprise"])
             cfg = ServiceConfig(site="enterprise", policy=policy, mode="active",
                                 broker=broker.broker("controller"),
                                 controller=ControllerConfig(time_scale=speed))  # fmt: skip

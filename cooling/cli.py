@@ -4,7 +4,7 @@ chilled-water cooling plant.
     cooling demo
     cooling simulate --site enterprise --controller rules --days 7 [--start DAY] [--seed S] [--json]
     cooling train --recipe agents/sac.yaml [--site SITE] [--seed S] [--steps N] [--out DIR]
-    cooling evaluate --policy agents/SITE-sac-seed0/policy.zip [--weeks held-out|validation|all]
+    cooling evaluate --policy agents/SITE-ALGO-seedS/policy.zip [--weeks held-out|validation|all]
                      [--json]
     cooling export-actor --policy DIR/policy.zip
     cooling shadow|run --config hil/controller.example.yaml

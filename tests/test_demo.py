@@ -31,10 +31,19 @@ def test_demo_runs_from_the_shipped_policy_and_writes_the_plot(tmp_path):
 
 @pytest.mark.parametrize("site", sorted(SHIPPED))
 def test_every_site_ships_a_policy_with_its_model_card(site):
+    from cooling.train import ROOT, VALIDATION_SEED
+
     card = json.loads(SHIPPED[site].with_name("model_card.json").read_text())
     assert card["site"] == site
-    assert card["command"].startswith("cooling train --recipe agents/sac.yaml")
+    # made by the shipped recipe of its algorithm, into its default folder, which names it
+    algo, seed = card["algorithm"].lower(), card["seed"]
+    assert card["command"].startswith(f"cooling train --recipe agents/{algo}.yaml")
+    assert "--out" not in card["command"]
+    assert SHIPPED[site].parent.name == f"{site}-{algo}-seed{seed}"
+    assert card["policy"] == str(SHIPPED[site].relative_to(ROOT))
     assert SHIPPED[site].with_name("actor.pt").is_file()
+    # its checkpoint chosen on the validation episodes every run is scored on
+    assert card["selection"]["seed"] == VALIDATION_SEED
     assert card["evaluation"]["violation_step_fraction"] < 0.005
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from cooling.demo import SHIPPED
 from cooling.hil.virtual_plant import VirtualPlant
 from cooling.io import messages as msg
 from cooling.io.influx import SCHEMA, InfluxConfig
@@ -28,7 +29,7 @@ from tests.mqtt_server import PASSWORDS, Mosquitto
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[1]
-POLICY = str(ROOT / "agents" / "enterprise-sac-seed0" / "policy.zip")
+POLICY = str(SHIPPED["enterprise"])
 SPEED = 6000.0  # one simulated day in about 15 s
 #: at 6000x a 300 s interval is 50 ms of wall time: windows of an hour and half an hour of
 #: plant time (0.6 s and 0.3 s of wall time) keep a loaded CI machine's pauses from
