@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cooling.plant.weather import _CALENDAR, REDUCED_COLUMNS, read_epw
+from cooling.plant.weather import _CALENDAR, REDUCED_COLUMNS, read_epw, to_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "envs" / "data"
@@ -49,11 +49,13 @@ def main(shared: Path) -> None:
                     "standard time)\n")  # fmt: skip
             out = csv.writer(f)
             out.writerow(REDUCED_COLUMNS)
+            # the EPW's rows, in its order and under its labels (Weather holds them by hour)
+            dry, dew, pres, wet = (to_rows(a) for a in (w.dry_bulb_c, w.dew_point_c,
+                                                        w.pressure_pa, w.wet_bulb_c))  # fmt: skip
             for i, (m, d, h) in enumerate(_CALENDAR):
                 out.writerow(
-                    [m, d, h, f"{w.dry_bulb_c[i]:.1f}", f"{w.dew_point_c[i]:.1f}",
-                     f"{w.pressure_pa[i]:.0f}", f"{w.wet_bulb_c[i]:.3f}"]
-                )  # fmt: skip
+                    [m, d, h, f"{dry[i]:.1f}", f"{dew[i]:.1f}", f"{pres[i]:.0f}", f"{wet[i]:.3f}"]
+                )
     for src, dst in WORKLOAD.items():
         with (shared / "workload" / src).open() as f:
             rows = list(csv.DictReader(f))

@@ -27,16 +27,12 @@ def test_shipped_weather_is_a_full_year_with_psychrolib_wet_bulb():
 
 def _write_epw(path, w, drop_row=None, patch=None):
     lines = [f"HEADER {i}" for i in range(8)]
+    dry, dew, pres = (wx.to_rows(a) for a in (w.dry_bulb_c, w.dew_point_c, w.pressure_pa))
     for i, (m, d, h) in enumerate(wx._CALENDAR):
         if i == drop_row:
             continue
         row = ["2021", str(m), str(d), str(h), "0", "flags"]
-        row += [
-            f"{w.dry_bulb_c[i]:.1f}",
-            f"{w.dew_point_c[i]:.1f}",
-            "50",
-            f"{w.pressure_pa[i]:.0f}",
-        ]
+        row += [f"{dry[i]:.1f}", f"{dew[i]:.1f}", "50", f"{pres[i]:.0f}"]
         row += ["0"] * 25
         if patch and patch[0] == i:
             row[patch[1]] = patch[2]
@@ -51,6 +47,23 @@ def test_epw_reader_computes_the_same_wet_bulb(tmp_path):
     epw = wx.read_epw(path)
     np.testing.assert_allclose(epw.dry_bulb_c, w.dry_bulb_c)
     np.testing.assert_allclose(epw.wet_bulb_c, w.wet_bulb_c, atol=2e-3)
+
+
+def test_an_epw_rows_values_hold_at_the_end_of_its_hour(tmp_path):
+    # EPW row "1/1 hour 3" is 1 Jan 03:00 (EnergyPlus's reading), and the last row,
+    # "12/31 hour 24", is midnight, where the typical year wraps to 1 Jan 00:00
+    w = wx.load_weather(REDUCED)
+    path = tmp_path / "spike.epw"
+    _write_epw(path, w, patch=(2, 6, "45.0"))  # the third row: 1/1 hour 3
+    epw = wx.read_epw(path)
+    dry, _ = epw.at_hours(np.array([2.0, 3.0, 4.0]))
+    assert dry[1] == 45.0 and dry[0] < 45.0 and dry[2] < 45.0
+    last = wx.to_rows(epw.dry_bulb_c)[-1]
+    assert epw.at_hours(np.array([0.0, 8760.0]))[0].tolist() == [last, last]
+    # the reduced CSV labels its rows as the EPW does
+    text = REDUCED.read_text().splitlines()
+    first = next(ln for ln in text if ln.startswith("1,1,"))
+    assert first.startswith("1,1,1,") and float(first.split(",")[3]) == w.dry_bulb_c[1]
 
 
 def test_epw_with_a_gap_is_rejected_naming_line(tmp_path):

@@ -7,10 +7,14 @@ no wet-bulb column: it is computed with psychrolib's ASHRAE psychrometrics,
 seconds for a year, so the shipped sites use reduced CSVs (made by
 ``scripts/reduce_data.py``) that carry the wet-bulb already computed the same way.
 
-Rows are in the site's local standard time (EPW's convention: no daylight saving); the
-file's UTC offset (the time-zone field of the EPW ``LOCATION`` line, or a
-``# utc_offset_h: -5.0`` comment in a reduced CSV) lets a deployed controller find the
-row of a UTC timestamp.
+Rows are in the site's local standard time (EPW's convention: no daylight saving). The EPW
+data dictionary's hour 1 is 00:01 to 01:00, and its temperatures hold at the end of their
+hour (EnergyPlus interpolates so between rows): the row of 1 January, hour 1 is 1 January
+01:00. :class:`Weather` holds the values by hour of the year, so row ``r`` (0-based) sits at
+index ``r + 1``, and the last row, 31 December hour 24, at index 0: 1 January 00:00 of the
+typical year that wraps (:func:`from_rows`, :func:`to_rows`). The file's UTC offset (the
+time-zone field of the EPW ``LOCATION`` line, or a ``# utc_offset_h: -5.0`` comment in a
+reduced CSV) lets a deployed controller find the row of a UTC timestamp.
 
 A file with a gap (a missing or repeated hour), a missing-value marker or a value out of
 physical range raises :class:`WeatherError` naming the file, the line and the column.
@@ -47,7 +51,8 @@ class WeatherError(ValueError):
 
 @dataclass(frozen=True)
 class Weather:
-    """A typical year of hourly weather; arrays of 8760 values, hour 0 = 1 Jan 00:00."""
+    """A typical year of hourly weather; arrays of 8760 values by hour of the year, index 0 =
+    1 Jan 00:00 (the file's last row: see the module's docstring)."""
 
     source: str
     dry_bulb_c: np.ndarray
@@ -59,6 +64,16 @@ class Weather:
     def at_hours(self, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Dry- and wet-bulb [°C] at fractional hours of the year (linear, wraps at year end)."""
         return _interp_hourly(self.dry_bulb_c, hours), _interp_hourly(self.wet_bulb_c, hours)
+
+
+def from_rows(values: np.ndarray) -> np.ndarray:
+    """Hourly values in file order (row ``r`` at the end of hour ``r + 1``) → by hour of year."""
+    return np.roll(np.asarray(values, dtype=float), 1)
+
+
+def to_rows(values: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`from_rows`: values by hour of year → the file's row order."""
+    return np.roll(np.asarray(values, dtype=float), -1)
 
 
 def _interp_hourly(values: np.ndarray, hours: np.ndarray) -> np.ndarray:
@@ -145,7 +160,10 @@ def read_epw(path: str | Path) -> Weather:
             n += 1
     if n != HOURS:
         raise WeatherError(f"{path}: {n} hourly rows, a typical year has {HOURS}")
-    return Weather(str(path), tdb, tdp, pres, wet_bulb_c(tdb, tdp, pres), offset)
+    twb = wet_bulb_c(tdb, tdp, pres)
+    return Weather(
+        str(path), from_rows(tdb), from_rows(tdp), from_rows(pres), from_rows(twb), offset
+    )
 
 
 REDUCED_COLUMNS = ("month", "day", "hour", "dry_bulb_c", "dew_point_c", "pressure_pa", "wet_bulb_c")
@@ -176,7 +194,7 @@ def read_reduced(path: str | Path) -> Weather:
         n += 1
     if n != HOURS:
         raise WeatherError(f"{path}: {n} hourly rows, a typical year has {HOURS}")
-    arrays = {c: np.array(v) for c, v in cols.items()}
+    arrays = {c: from_rows(np.array(v)) for c, v in cols.items()}
     if np.any(arrays["wet_bulb_c"] > arrays["dry_bulb_c"] + 1e-6):
         raise WeatherError(f"{path}: wet-bulb above dry-bulb in some rows")
     for k, comment in comments:
