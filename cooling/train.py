@@ -330,15 +330,7 @@ def train(
     algo = _algorithm_class(recipe.algorithm)
     venv = VecMonitor(SB3VecEnv(CoolingVectorEnv(recipe.site, recipe.num_envs, **recipe.env)))
     venv.seed(recipe.seed)
-    validation = CoolingVectorEnv(
-        recipe.site, recipe.eval_episodes, **week_options(recipe, "validation")
-    )
-    # SB3's callback resets the evaluation environment unseeded, which drew new load noise
-    # each time and, on the fixed weeks, put the weeks in other rows; reseeded at every
-    # reset, each evaluation replays the same episodes (common random numbers), so
-    # checkpoints, and runs, compare by their actions alone, and a checkpoint's score is
-    # reproducible: the validation weeks reset with VALIDATION_SEED
-    eval_env = VecMonitor(SB3VecEnv(validation, replay_seed=VALIDATION_SEED))
+    eval_env = _validation_env(recipe)
     try:
         import tensorboard  # noqa: F401  (a dependency; a broken install should not stop training)
 
@@ -412,6 +404,43 @@ def train(
     }
     (out_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def _validation_env(recipe: Recipe) -> Any:
+    """The validation episodes that every checkpoint of every run is scored on."""
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    validation = CoolingVectorEnv(
+        recipe.site, recipe.eval_episodes, **week_options(recipe, "validation")
+    )
+    # SB3's callback resets the evaluation environment unseeded, which drew new load noise
+    # each time and, on the fixed weeks, put the weeks in other rows; reseeded at every
+    # reset, each evaluation replays the same episodes (common random numbers), so
+    # checkpoints, and runs, compare by their actions alone, and a checkpoint's score is
+    # reproducible: the validation weeks reset with VALIDATION_SEED
+    return VecMonitor(SB3VecEnv(validation, replay_seed=VALIDATION_SEED))
+
+
+def validation_reward(policy: str | Path) -> float:
+    """A run's policy scored again on the validation episodes, as training scored its
+    checkpoints (the recipe in the model card beside it: its site, options and episode
+    count): to compare a run trained before a change to the plant, the traces or the
+    reward with one trained after it, on today's episodes."""
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    policy = Path(policy)
+    card = policy.with_name("model_card.json")
+    if not card.is_file():
+        raise FileNotFoundError(f"{card}: no model card beside the policy (it names the recipe)")
+    recipe = Recipe(**json.loads(card.read_text())["recipe"])
+    rewards, _ = evaluate_policy(
+        load_model(policy),
+        _validation_env(recipe),
+        n_eval_episodes=recipe.eval_episodes,
+        deterministic=True,
+        return_episode_rewards=True,
+    )
+    return float(np.mean(rewards))
 
 
 def week_options(recipe: Recipe, mode: str) -> dict[str, Any]:

@@ -93,6 +93,10 @@ def test_the_checkpoint_is_chosen_on_validation_weeks_not_the_held_out_ones(trai
     model = PPO.load(out / "policy.zip", device="cpu")
     rewards, _ = evaluate_policy(model, replay, recipe.eval_episodes, return_episode_rewards=True)
     assert np.mean(rewards) == pytest.approx(selection["best_mean_reward"], abs=1e-4)
+    # and so does the helper that scores runs again after a change (benchmarks/validation.py)
+    assert train.validation_reward(out / "policy.zip") == pytest.approx(
+        selection["best_mean_reward"], abs=1e-4
+    )
     # the selection episodes (as many as the recipe's eval_episodes) really start on the
     # validation weeks, each once, none on a held-out one
     options = train.week_options(recipe, "validation")
