@@ -16,13 +16,13 @@ from cooling.control.safety import ShieldConfig
 from cooling.simulation import simulate
 from cooling.spec import ENVS_DIR, load_site
 
-#: The shipped run of each site, trained by the command in its model card. Enterprise's
-#: is the best on the validation episodes of the nine runs of the three shipped recipes
-#: (``benchmarks/algorithms.py --site enterprise``); the others' are SAC seed 0.
+#: The shipped run of each site, trained by the command in its model card. Enterprise's and
+#: highdensity's are the best on the validation episodes of the nine runs of the three
+#: shipped recipes (``benchmarks/algorithms.py --site SITE``); hyperscale's is SAC seed 0.
 SHIPPED_RUNS = {
     "enterprise": "enterprise-ppo-seed1",
     "hyperscale": "hyperscale-sac-seed0",
-    "highdensity": "highdensity-sac-seed0",
+    "highdensity": "highdensity-sac-seed1",
 }
 SHIPPED = {
     site: ENVS_DIR.parent / "agents" / run / "policy.zip" for site, run in SHIPPED_RUNS.items()
