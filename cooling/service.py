@@ -203,7 +203,7 @@ def readings_of(spec: SiteSpec) -> frozenset[str]:
 
 def hour_of_year(ts_ms: float, utc_offset_h: float = 0.0) -> float:
     """Hour of the year of an epoch-ms (UTC) timestamp in the site's local standard time
-    (UTC + ``utc_offset_h``, no daylight saving), as the site's traces index their rows.
+    (UTC + ``utc_offset_h``, no daylight saving), the index of the site's hourly traces.
 
     The traces are a typical year of 8760 hours with no 29 February, so in a leap year
     29 February reads 28 February's rows again and the rest of the year keeps its dates.

@@ -422,10 +422,10 @@ def _validation_env(recipe: Recipe) -> Any:
 
 
 def validation_reward(policy: str | Path) -> float:
-    """A run's policy scored again on the validation episodes, as training scored its
+    """A run's policy scored again on the validation episodes, as training scores its
     checkpoints (the recipe in the model card beside it: its site, options and episode
-    count): to compare a run trained before a change to the plant, the traces or the
-    reward with one trained after it, on today's episodes."""
+    count), with today's plant, traces and reward: to compare a run trained before a change
+    to them with one trained after it."""
     from stable_baselines3.common.evaluation import evaluate_policy
 
     policy = Path(policy)

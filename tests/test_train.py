@@ -608,3 +608,11 @@ def test_the_best_run_on_validation_is_named_only_among_comparable_runs():
     other = [*cards, ("ppo", 1, card(-7.0, env={"episode_days": 7, "penalty_per_k": 2.0}))]
     assert "no best run named" in algorithms.best_on_validation(other)
     assert "no run" in algorithms.best_on_validation([("td3", 0, card(-1.0, seed=None))])
+    # runs trained at different commits: named, with the caveat that the environment may
+    # have changed between them (here, every card is from one commit, or from none)
+    assert "commits" not in said
+    at = [(a, s, {**c, "source": {"commit": "abc", "modified": False}}) for a, s, c in cards]
+    assert "commits" not in algorithms.best_on_validation(at)
+    at[0] = (at[0][0], at[0][1], {**at[0][2], "source": {"commit": "def", "modified": False}})
+    mixed = algorithms.best_on_validation(at)
+    assert "SAC seed 1 and PPO seed 0" in mixed and "trained at 2 commits" in mixed

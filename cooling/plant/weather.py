@@ -14,7 +14,7 @@ hour (EnergyPlus interpolates so between rows): the row of 1 January, hour 1 is 
 index ``r + 1``, and the last row, 31 December hour 24, at index 0: 1 January 00:00 of the
 typical year that wraps (:func:`from_rows`, :func:`to_rows`). The file's UTC offset (the
 time-zone field of the EPW ``LOCATION`` line, or a ``# utc_offset_h: -5.0`` comment in a
-reduced CSV) lets a deployed controller find the row of a UTC timestamp.
+reduced CSV) lets a deployed controller find the hour of the year of a UTC timestamp.
 
 A file with a gap (a missing or repeated hour), a missing-value marker or a value out of
 physical range raises :class:`WeatherError` naming the file, the line and the column.
