@@ -207,7 +207,6 @@ def main(argv: list[str] | None = None) -> int:
                 now = rescore(found[name].with_name("policy.zip"))
                 card["selection"] = {**card.get("selection", {}), "best_mean_reward": now,
                                      "seed": VALIDATION_SEED}  # fmt: skip
-                card["source"] = {"commit": "today's"}  # every run scored on one environment
             cards.append((algo, seed, card))
     if failed:
         print(f"{len(failed)} run(s) failed: {', '.join(failed)}", file=sys.stderr)
@@ -238,16 +237,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{algo.upper()} over {len(savings)} seeds: saving vs rules "
                   f"{statistics.mean(savings):.1%} ± {statistics.stdev(savings):.1%} "
                   f"(min {min(savings):.1%}, max {max(savings):.1%})")  # fmt: skip
-    print(best_on_validation(cards))
+    print(best_on_validation(cards, rescored=args.rescore))
     return 1 if failed else 0
 
 
-def best_on_validation(cards: list[tuple[str, int, dict[str, Any]]]) -> str:
+def best_on_validation(cards: list[tuple[str, int, dict[str, Any]]], rescored: bool = False) -> str:
     """Which run scored best on the validation episodes, said in a sentence.
 
     Rewards compare only between runs scored on the same episodes with the same reward:
     the same validation seed (:func:`validation_reward`), environment options and number
-    of validation episodes; otherwise no run is named."""
+    of validation episodes; otherwise no run is named. Runs trained at different commits
+    are named with a caveat, unless ``rescored`` (all scored again with today's code)."""
     scored = [(r, algo, seed, card) for algo, seed, card in cards
               if (r := validation_reward(card)) is not None]  # fmt: skip
     if not scored:
@@ -262,7 +262,7 @@ def best_on_validation(cards: list[tuple[str, int, dict[str, Any]]]) -> str:
     said = (f"\nbest on the validation weeks: {' and '.join(names)} (mean reward "
             f"{best:,.1f}); the held-out figures above played no part in that choice")  # fmt: skip
     commits = {json.dumps((c.get("source") or {}).get("commit")) for *_, c in scored}
-    if len(commits) > 1:
+    if len(commits) > 1 and not rescored:
         said += (f" (the runs were trained at {len(commits)} commits: their rewards compare "
                  "only if the plant, the traces and the reward did not change between "
                  "them; --rescore scores them all on today's)")  # fmt: skip
