@@ -122,6 +122,16 @@ def test_weather_interpolates_and_wraps():
     assert dry[1] == pytest.approx(0.5 * (w.dry_bulb_c[8759] + w.dry_bulb_c[0]))
 
 
+def test_loaded_weather_is_shared_read_only():
+    # load_weather caches per file: one caller writing into the arrays would change every
+    # later run's weather
+    w = wx.load_weather(REDUCED)
+    assert wx.load_weather(REDUCED) is w
+    for name in ("dry_bulb_c", "dew_point_c", "pressure_pa", "wet_bulb_c"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(w, name)[0] = 99.0
+
+
 def test_workload_rejects_negative_load(tmp_path):
     path = tmp_path / "load.csv"
     path.write_text(

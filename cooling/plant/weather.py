@@ -207,7 +207,11 @@ def read_reduced(path: str | Path) -> Weather:
 @lru_cache(maxsize=16)
 def _load_cached(path: str, mtime: float) -> Weather:
     p = Path(path)
-    return read_epw(p) if p.suffix.lower() == ".epw" else read_reduced(p)
+    weather = read_epw(p) if p.suffix.lower() == ".epw" else read_reduced(p)
+    # every caller shares the cached arrays: read-only, as the workload and carbon traces
+    for name in ("dry_bulb_c", "dew_point_c", "pressure_pa", "wet_bulb_c"):
+        getattr(weather, name).setflags(write=False)
+    return weather
 
 
 def load_weather(path: str | Path) -> Weather:
