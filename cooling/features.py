@@ -2,8 +2,16 @@
 
 Shared by the environments (training) and by deployment (a trained policy fed from live
 telemetry), so that both compute the very same features. Scaled temperatures, loads,
-the setpoints in force, time of day and year, and IT-load and wet-bulb forecasts from
-the site's traces; see :class:`cooling.env.CoolingEnv` for the table.
+the setpoints in force, time of day and year, and IT-load and wet-bulb forecasts; see
+:class:`cooling.env.CoolingEnv` for the table.
+
+Everything measured comes from the telemetry, the outdoor air included. The forecasts
+are persistence plus the typical day's change: the reading now, plus how much the site's
+typical-year trace (weather; IT load) changes from now to the forecast hour. In a
+simulation that runs on the typical year itself, the outdoor features then equal the
+trace; on a live site, on a day warmer than the typical one, they follow the measured
+air. Where the telemetry has no outdoor reading (NaN), the typical year's value stands
+in for it.
 """
 
 from __future__ import annotations
@@ -18,6 +26,13 @@ from cooling.spec import SiteSpec
 HOURS_PER_YEAR = 8760
 #: Forecast horizons of the observation [h].
 FORECAST_HOURS = (1.0, 3.0)
+
+
+def n_sensed(zones: int) -> int:
+    """How many measured temperatures the features read (each takes the sensor noise):
+    per zone the hottest and the mean inlet, five plant temperatures, the outdoor dry-
+    and wet-bulb."""
+    return 2 * zones + 7
 
 
 @jit
@@ -49,12 +64,23 @@ def observation_kernel(
     sensed_noise: np.ndarray,
     out: np.ndarray,
 ) -> None:
+    j_out = 2 * zones + 5  # the outdoor readings' noise, after the inlets and the plant's
     for i in range(tel.shape[0]):
         h = hours[i]
+        # outdoor air: measured; the typical year's value where there is no reading
+        wet_typical = interp_hourly(wet_bulb, h)
+        dry_now = tel[i, TEL.outdoor_dry_bulb_c] + sensed_noise[i, j_out]
+        if not np.isfinite(dry_now):
+            dry_now = interp_hourly(dry_bulb, h)
+        wet_now = tel[i, TEL.outdoor_wet_bulb_c] + sensed_noise[i, j_out + 1]
+        if not np.isfinite(wet_now):
+            wet_now = wet_typical
+        load_now = tel[i, TEL.it_kw] / capacity
+        load_typical = idle + (1.0 - idle) * interp_hourly(util, h)
         k = 0
-        out[i, k] = (interp_hourly(dry_bulb, h) - 20.0) / 10.0
-        out[i, k + 1] = (interp_hourly(wet_bulb, h) - 15.0) / 10.0
-        out[i, k + 2] = tel[i, TEL.it_kw] / capacity
+        out[i, k] = (dry_now - 20.0) / 10.0
+        out[i, k + 1] = (wet_now - 15.0) / 10.0
+        out[i, k + 2] = load_now
         k = 3
         j = 0  # index into the sensed (noisy) temperatures
         for z in range(zones):
@@ -83,8 +109,11 @@ def observation_kernel(
         out[i, k + 3] = np.cos(year)
         k += 4
         for f in range(forecast_hours.shape[0]):
-            out[i, k] = idle + (1.0 - idle) * interp_hourly(util, h + forecast_hours[f])
-            out[i, k + 1] = (interp_hourly(wet_bulb, h + forecast_hours[f]) - 15.0) / 10.0
+            # persistence plus the typical-year trace's change from now to h + f
+            load_ahead = idle + (1.0 - idle) * interp_hourly(util, h + forecast_hours[f])
+            out[i, k] = load_now + (load_ahead - load_typical)
+            wet_ahead = interp_hourly(wet_bulb, h + forecast_hours[f])
+            out[i, k + 1] = (wet_now + (wet_ahead - wet_typical) - 15.0) / 10.0
             k += 2
         for c in range(k):
             out[i, c] = min(max(out[i, c], -10.0), 10.0)

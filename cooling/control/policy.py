@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from cooling.control.baselines import SET_COLUMNS, StepContext
-from cooling.features import FORECAST_HOURS, observation_kernel, observation_names
+from cooling.features import FORECAST_HOURS, n_sensed, observation_kernel, observation_names
 from cooling.plant import plant as plantmod
 from cooling.plant.weather import load_weather
 from cooling.plant.workload import load_utilisation
@@ -207,7 +207,7 @@ class PolicyController:
             self.utilisation, self.spec.it.servers.idle_fraction, setpoints,
             self.map.index, self.map.lo, self.map.hi, len(self.spec.zones),
             self.spec.it.capacity_kw, float(self.spec.chillers.count), self._forecast,
-            np.zeros((n, 2 * len(self.spec.zones) + 5)), out,
+            np.zeros((n, n_sensed(len(self.spec.zones)))), out,
         )  # fmt: skip
         actions = self.actor(out)
         if actions.shape[1] != len(self.map.names):

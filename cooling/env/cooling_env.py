@@ -51,7 +51,11 @@ class CoolingEnv(gym.Env):
     condenser-water supply and return, supply air; chillers running (fraction) and
     economizer on; the setpoints in force (in action units); time of day and of year as
     sine/cosine; IT-load and wet-bulb forecasts 1 h and 3 h ahead. Temperatures are
-    scaled as (T − centre)/span, e.g. inlets (T − 22)/5.
+    scaled as (T − centre)/span, e.g. inlets (T − 22)/5. Every reading comes from the
+    plant's telemetry, the outdoor air included; a forecast is the reading now plus the
+    change the site's typical-year trace makes from now to then (persistence plus the
+    typical day), so a deployed policy follows the measured weather, not the typical
+    year's (:mod:`cooling.features`).
 
     ## Reward
 

@@ -21,6 +21,7 @@ from cooling import setpoints as sp
 from cooling.features import (
     FORECAST_HOURS,
     interp_hourly,
+    n_sensed,
     observation_kernel,
     observation_names,
 )
@@ -170,7 +171,7 @@ class BatchCore:
         self.telemetry = plantmod.Telemetry(np.zeros((n, len(plantmod.TELEMETRY_NAMES))))
         self.eval_counter = np.zeros(n, dtype=np.int64)
         self.observation_names = observation_names(spec)
-        self._n_sensed = 2 * self.zones + 5
+        self._n_sensed = n_sensed(self.zones)
         self._no_noise = np.zeros((n, self._n_sensed))
         self._forecast_hours = np.array(FORECAST_HOURS)
 
