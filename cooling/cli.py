@@ -50,6 +50,19 @@ _fraction = _number(lambda v: 0 <= v <= 0.5, "must be in 0..0.5")
 _noise = _number(lambda v: 0 <= v <= 5, "must be in 0..5 K")
 
 
+def _offset_days(text: str) -> int:
+    """An argparse type: a whole number of days, -182 to 182."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of days from -182 to 182, got {text!r}"
+        ) from None
+    if not -182 <= value <= 182:
+        raise argparse.ArgumentTypeError(f"must be in -182..182 days, got {text}")
+    return value
+
+
 def _jobs(text: str) -> int:
     """An argparse type: a number of worker processes, 1 to 256."""
     if not text.strip().isdigit() or not 1 <= int(text) <= 256:
@@ -161,6 +174,10 @@ def _parser() -> argparse.ArgumentParser:
                          "controller")  # fmt: skip
     ev.add_argument("--sensor-noise", type=_noise, default=0.0,
                     help="Gaussian noise on measured temperatures [K] (0-5)")  # fmt: skip
+    ev.add_argument("--weather-offset-days", type=_offset_days, default=0,
+                    help="the typical-year weather the policy reads runs this many days "
+                         "ahead of the plant's (-182..182; 0): a year that is not the "
+                         "typical one")  # fmt: skip
     ev.add_argument("--baselines", type=_baselines, default=("fixed", "rules", "oracle"),
                     help="which baselines to run: fixed,rules,oracle (the default), a subset, "
                          "or none; the oracle takes most of the time")  # fmt: skip
@@ -361,9 +378,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         site = json.loads(card.read_text())["site"]
     spec = ev.with_traces(load_site(site), args.weather, args.workload)
     if args.policy in ADVERSARIES:
+        if args.weather_offset_days:
+            raise ValueError(
+                f"--weather-offset-days applies to a trained policy; {args.policy} reads no weather"
+            )
         policy = ADVERSARIES[args.policy](spec)
     else:
-        policy = load_policy(args.policy, spec)
+        policy = load_policy(args.policy, spec, args.weather_offset_days)
     records: dict | None = {} if args.plot else None
     run = functools.partial(ev.evaluate, spec, policy, args.weeks, args.shield, args.seed,
                             args.baselines, records=records, perturb=args.perturb,

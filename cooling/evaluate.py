@@ -149,6 +149,8 @@ def evaluate(
     out: dict = {"site": spec.name, "weeks": starts, "controllers": result}
     if perturb or sensor_noise_c:
         out["perturb"], out["sensor_noise_c"] = perturb, sensor_noise_c
+    if getattr(policy, "weather_offset_days", 0):
+        out["weather_offset_days"] = policy.weather_offset_days
     if policy is not None:
         p = result["policy"]
         out["cooling_saving_vs"] = {

@@ -522,6 +522,39 @@ def test_evaluate_command_runs_only_the_baselines_asked_for(trained):
     assert done.returncode == 2 and "--jobs: expected a whole number from 1 to 256" in done.stderr
 
 
+def test_a_weather_offset_shifts_only_the_policys_typical_weather(trained):
+    from cooling.control.policy import load_policy
+    from cooling.evaluate import evaluate
+    from cooling.plant.weather import load_weather
+    from cooling.plant.workload import load_utilisation
+    from cooling.spec import load_site
+
+    out, _ = trained
+    site = load_site("enterprise")
+    weather = load_weather(site.path(site.weather))
+    util = load_utilisation(site.path(site.it.workload))
+    shifted = load_policy(out / "policy.zip", site, weather_offset_days=7)
+    h = np.arange(100, 200)
+    np.testing.assert_array_equal(shifted.wet_bulb_c[h], weather.wet_bulb_c[h + 168])
+    np.testing.assert_array_equal(shifted.utilisation, util)  # the load is the plant's
+    same = load_policy(out / "policy.zip", site)
+    np.testing.assert_array_equal(same.wet_bulb_c, weather.wet_bulb_c)
+    a = evaluate(site, same, weeks="validation", controllers=("rules",))
+    b = evaluate(site, shifted, weeks="validation", controllers=("rules",))
+    assert "weather_offset_days" not in a and b["weather_offset_days"] == 7
+    assert b["controllers"]["rules"] == a["controllers"]["rules"]  # the plant is the same
+    assert b["controllers"]["policy"]["cooling_kwh"] != a["controllers"]["policy"]["cooling_kwh"]
+    base = [sys.executable, "-m", "cooling.cli", "evaluate", "--site", "enterprise"]
+    for policy, offset, message in (
+        (str(out / "policy.zip"), "400", "must be in -182..182 days, got 400"),
+        (str(out / "policy.zip"), "1.5", "expected a whole number of days from -182 to 182"),
+        ("random", "3", "--weather-offset-days applies to a trained policy"),
+    ):
+        done = subprocess.run([*base, "--policy", policy, "--weather-offset-days", offset],
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
 def test_a_policy_for_another_site_is_refused(trained):
     out, _ = trained
     done = subprocess.run(

@@ -163,18 +163,31 @@ class PolicyController:
     """A trained actor as a controller: telemetry → the environment's features → setpoints.
 
     The features are :func:`cooling.features.observation_kernel`'s, the same the
-    environment trained on; their forecasts come from the site's own weather and load
-    traces (a typical year), looked up at the hour of year of each step. In a simulation
-    the hour comes from the step's context; a deployed controller passes ``hours``.
+    environment trained on: the readings from the telemetry, the forecasts adding the
+    change of the site's own weather and load traces (a typical year), looked up at the
+    hour of year of each step. In a simulation the hour comes from the step's context; a
+    deployed controller passes ``hours``.
+
+    ``weather_offset_days``: the typical-year weather the features read runs that many
+    days ahead of the weather the plant meets, a stand-in for a year that is not the
+    typical one (evaluation only; 0, the default, in training and deployment).
     """
 
     name = "policy"
 
-    def __init__(self, spec: SiteSpec, actor: TorchActor):
+    def __init__(self, spec: SiteSpec, actor: TorchActor, weather_offset_days: int = 0):
+        if not isinstance(weather_offset_days, int) or abs(weather_offset_days) > 182:
+            raise ValueError(
+                f"weather_offset_days must be a whole number of days in -182..182 "
+                f"(got {weather_offset_days!r})"
+            )
         self.spec = spec
         self.actor = actor
+        self.weather_offset_days = weather_offset_days
         weather = load_weather(spec.path(spec.weather))
-        self.dry_bulb_c, self.wet_bulb_c = weather.dry_bulb_c, weather.wet_bulb_c
+        shift = -24 * weather_offset_days  # typical[h] = trace[h + 24 * offset]
+        self.dry_bulb_c = np.roll(weather.dry_bulb_c, shift)
+        self.wet_bulb_c = np.roll(weather.wet_bulb_c, shift)
         self.utilisation = load_utilisation(spec.path(spec.it.workload))
         self.map = SetpointMap.from_spec(spec)
         self.n_obs = len(observation_names(spec))
@@ -220,8 +233,10 @@ class PolicyController:
         return plantmod.Setpoints(full)
 
 
-def load_policy(path: str | Path, spec: SiteSpec) -> PolicyController:
-    """The policy beside a model card: ``policy.zip`` → its ``actor.pt`` (torch only)."""
+def load_policy(path: str | Path, spec: SiteSpec, weather_offset_days: int = 0) -> PolicyController:
+    """The policy beside a model card: ``policy.zip`` → its ``actor.pt`` (torch only).
+
+    ``weather_offset_days``: as :class:`PolicyController`'s (evaluation only)."""
     path = Path(path)
     actor_path = path if path.suffix == ".pt" else path.with_name("actor.pt")
     card_path = actor_path.with_name("model_card.json")
@@ -231,4 +246,6 @@ def load_policy(path: str | Path, spec: SiteSpec) -> PolicyController:
         size = card.get("observation_size")
     if not path.exists():
         raise PolicyError(f"{path}: policy not found")
-    return PolicyController(spec, TorchActor(actor_path, observation_size=size))
+    return PolicyController(
+        spec, TorchActor(actor_path, observation_size=size), weather_offset_days
+    )
