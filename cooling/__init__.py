@@ -6,8 +6,8 @@ cooling`` when gymnasium is already imported; the package itself never imports t
 training stack, so that a deployed controller does not need it)::
 
     import gymnasium, cooling
-    env = gymnasium.make("cooling/Enterprise-v0")
-    # or, from anywhere: gymnasium.make("cooling.env:cooling/Enterprise-v0")
+    env = gymnasium.make("cooling/Enterprise-v1")
+    # or, from anywhere: gymnasium.make("cooling.env:cooling/Enterprise-v1")
 """
 
 import sys

@@ -29,7 +29,7 @@ def test_registered_envs_pass_both_checkers(eid):
 
 def test_one_id_per_site():
     assert sorted(IDS) == sorted(env_id(s) for s in site_names())
-    assert "cooling/Enterprise-v0" in IDS
+    assert "cooling/Enterprise-v1" in IDS
 
 
 def _rollout(env, seed, steps=60, action_seed=0):
@@ -234,7 +234,7 @@ def test_import_cooling_then_make_registers_the_ids():
     import subprocess
     import sys
 
-    code = "import gymnasium, cooling; print(gymnasium.make('cooling/Enterprise-v0').spec.id)"
+    code = "import gymnasium, cooling; print(gymnasium.make('cooling/Enterprise-v1').spec.id)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "cooling/Enterprise-v0"
+    assert out.stdout.strip() == "cooling/Enterprise-v1"

@@ -1,7 +1,7 @@
-"""Gymnasium environments: one versioned id per shipped site (``cooling/Enterprise-v0``).
+"""Gymnasium environments: one versioned id per shipped site (``cooling/Enterprise-v1``).
 
-Importing :mod:`cooling.env` registers them; ``gymnasium.make("cooling/Hyperscale-v0")``
-then works. ``gymnasium.make("cooling.env:cooling/Hyperscale-v0")`` imports it for you.
+Importing :mod:`cooling.env` registers them; ``gymnasium.make("cooling/Hyperscale-v1")``
+then works. ``gymnasium.make("cooling.env:cooling/Hyperscale-v1")`` imports it for you.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from cooling.spec import site_names
 __all__ = ["CoolingEnv", "CoolingVectorEnv", "env_id", "register_envs"]
 
 
-def env_id(site: str, version: int = 0) -> str:
-    """The registered id of a shipped site: ``enterprise`` → ``cooling/Enterprise-v0``."""
+def env_id(site: str, version: int = 1) -> str:
+    """The registered id of a shipped site: ``enterprise`` → ``cooling/Enterprise-v1``."""
     return f"cooling/{site.capitalize()}-v{version}"
 
 

@@ -25,7 +25,7 @@ class CoolingEnv(gym.Env):
     real weather and IT load, stepped every control interval (5 minutes by default).
     The agent chooses the plant's setpoints; the plant's own controls (chiller staging,
     economizer interlocks, tower fans holding the condenser-water setpoint) do the rest.
-    One registered id per shipped site, e.g. ``gymnasium.make("cooling/Enterprise-v0")``;
+    One registered id per shipped site, e.g. ``gymnasium.make("cooling/Enterprise-v1")``;
     the site's spec (ratings, envelope, traces) is ``env.unwrapped.site_spec``
     (``env.spec`` is gymnasium's registration).
 
@@ -92,6 +92,10 @@ class CoolingEnv(gym.Env):
 
     ## Version history
 
+    * v1: the observation reads the outdoor air from the telemetry, and its forecasts
+      are persistence plus the typical-year traces' change (v0 read the outdoor air and
+      the forecasts from the typical-year trace itself, which a deployed controller can
+      only match on a typical day). Policies trained on v0 must be trained again.
     * v0: first release. (The site spec moved from ``spec``, where it hid gymnasium's
       ``EnvSpec``, to ``site_spec``; the dynamics are unchanged.)
     """
