@@ -420,7 +420,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"{spec.name} · weeks starting on days {result['weeks']}")
+    title = f"{spec.name} · weeks starting on days {result['weeks']}"
+    if result.get("weather_offset_days"):
+        title += f" · the policy's typical weather {result['weather_offset_days']:+d} days"
+    t = Table(title=title)
     for col in ("controller", "PUE", "cooling kWh", "water m³", "carbon t", "min > 27 °C",
                 "min > 32 °C", "max inlet °C"):  # fmt: skip
         t.add_column(col, justify="right")

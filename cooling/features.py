@@ -1,17 +1,21 @@
 """Observation features: what a policy sees, computed from telemetry alone.
 
 Shared by the environments (training) and by deployment (a trained policy fed from live
-telemetry), so that both compute the very same features. Scaled temperatures, loads,
-the setpoints in force, time of day and year, and IT-load and wet-bulb forecasts; see
-:class:`cooling.env.CoolingEnv` for the table.
+telemetry and the site's traces), so that both compute the very same features. Scaled
+temperatures, loads, the setpoints in force, time of day and year, and IT-load and
+wet-bulb forecasts; see :class:`cooling.env.CoolingEnv` for the table.
 
 Everything measured comes from the telemetry, the outdoor air included. The forecasts
 are persistence plus the typical day's change: the reading now, plus how much the site's
 typical-year trace (weather; IT load) changes from now to the forecast hour. In a
-simulation that runs on the typical year itself, the outdoor features then equal the
-trace; on a live site, on a day warmer than the typical one, they follow the measured
-air. Where the telemetry has no outdoor reading (NaN), the typical year's value stands
-in for it.
+simulation that runs on the typical year itself, the outdoor features are the trace as
+the last interval's telemetry reported it (one interval back); on a live site, on a day
+warmer than the typical one, they follow the measured air. Where the telemetry has no
+outdoor reading (NaN; the deployed controller also passes a reading the shield rejects
+as NaN), the typical year's value stands in for it.
+
+:data:`OBSERVATION_VERSION` names this definition; model cards record it, and a policy
+trained on another is refused (:func:`cooling.control.policy.load_policy`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from cooling.setpoints import SetpointMap
 from cooling.spec import SiteSpec
 
 HOURS_PER_YEAR = 8760
+#: The observation's definition: 1 since the outdoor air comes from the telemetry (0: read
+#: from the typical-year trace). Bumped with the environments' ids (``cooling/Site-v1``).
+OBSERVATION_VERSION = 1
 #: Forecast horizons of the observation [h].
 FORECAST_HOURS = (1.0, 3.0)
 

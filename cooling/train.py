@@ -38,6 +38,7 @@ from pydantic.dataclasses import dataclass
 from cooling.env.core import VALIDATION_WEEK_START_DAYS, EnvOptions, make_options
 from cooling.env.sb3 import SB3VecEnv
 from cooling.env.vector import CoolingVectorEnv
+from cooling.features import OBSERVATION_VERSION
 from cooling.spec import ENVS_DIR, load_site, read_yaml
 
 ROOT = ENVS_DIR.parent
@@ -373,9 +374,9 @@ def train(
     policy_path = out_dir / "policy.zip"
     model.save(policy_path)
     export_actor(model, out_dir / "actor.pt")
-    (out_dir / "model_card.json").write_text(
-        json.dumps({"observation_size": int(model.observation_space.shape[0])}) + "\n"
-    )
+    first = {"observation_size": int(model.observation_space.shape[0]),
+             "observation_version": OBSERVATION_VERSION}  # fmt: skip
+    (out_dir / "model_card.json").write_text(json.dumps(first) + "\n")
     if recipe.evaluate_baselines:
         from cooling.control.policy import load_policy
         from cooling.evaluate import evaluate
@@ -394,6 +395,7 @@ def train(
         "steps": recipe.steps,
         "wall_time_s": round(wall, 1),
         "observation_size": int(model.observation_space.shape[0]),
+        "observation_version": OBSERVATION_VERSION,
         "action_size": int(model.action_space.shape[0]),
         "versions": _versions(),
         "selection": _selection(callback),

@@ -71,3 +71,22 @@ def test_without_an_outdoor_reading_the_typical_year_stands_in():
     assert f["forecast_wet_bulb_3h"] * 10.0 + 15.0 == pytest.approx(
         interp_hourly(core.weather.wet_bulb_c, h + 3.0), abs=1e-4
     )
+
+
+def test_sensor_noise_reaches_the_outdoor_readings_as_the_others():
+    # the noise array holds the inlets, five plant temperatures, then dry- and wet-bulb
+    core = _core_after_steps()
+    zones = core.zones
+    names = core.observation_names
+    base = core.observe(None)[0]
+    for index, moved in ((2 * zones + 5, {"outdoor_dry_bulb"}),
+                         (2 * zones + 6, {"outdoor_wet_bulb", "forecast_wet_bulb_1h",
+                                          "forecast_wet_bulb_3h"})):  # fmt: skip
+        core._no_noise[:] = 0.0
+        core._no_noise[0, index] = 1.0  # 1 K on that sensor alone
+        obs = core.observe(None)[0]
+        changed = {n for n, a, b in zip(names, base, obs, strict=True) if abs(a - b) > 1e-6}
+        assert changed == moved
+        for n in moved:
+            assert obs[names.index(n)] - base[names.index(n)] == pytest.approx(0.1, abs=1e-5)
+    core._no_noise[:] = 0.0

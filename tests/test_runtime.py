@@ -124,3 +124,26 @@ def test_followed_plant_setpoints_outside_the_limits_never_lead_a_command_outsid
         loop.k += 1
         assert record.command is not None
         assert lo <= record.command["chw_supply_c"] <= hi
+
+
+def test_an_outdoor_reading_the_shield_rejects_reaches_the_policy_as_missing():
+    # the shield runs on without the dry-bulb, but the policy reads it since observation v1
+    seen = []
+
+    def policy(telemetry):
+        seen.append(float(telemetry.outdoor_dry_bulb_c[0]))
+        return rules_policy()(telemetry)
+
+    rt = Runtime(SITE, policy, mode="active")
+    params, sp, dist = constant_inputs(SITE, load=0.6)
+    state = plantmod.initial_state(params, sp, dist)
+    _, tel = plantmod.step(state, sp, dist, params)
+    good = tel.row(0)
+    rt.step(good, ts=0.0)
+    spike = {**good, "outdoor_dry_bulb_c": good["outdoor_dry_bulb_c"] + 25.0}  # in 5 min
+    record = rt.step(spike, ts=300.0)
+    rt.step({**good}, ts=600.0)
+    assert seen[0] == pytest.approx(good["outdoor_dry_bulb_c"])
+    assert np.isnan(seen[1])  # the glitch never reaches the features
+    assert seen[2] == pytest.approx(good["outdoor_dry_bulb_c"])
+    assert record.command is not None  # and the loop went on commanding

@@ -536,6 +536,7 @@ def test_a_weather_offset_shifts_only_the_policys_typical_weather(trained):
     shifted = load_policy(out / "policy.zip", site, weather_offset_days=7)
     h = np.arange(100, 200)
     np.testing.assert_array_equal(shifted.wet_bulb_c[h], weather.wet_bulb_c[h + 168])
+    np.testing.assert_array_equal(shifted.dry_bulb_c[h], weather.dry_bulb_c[h + 168])
     np.testing.assert_array_equal(shifted.utilisation, util)  # the load is the plant's
     same = load_policy(out / "policy.zip", site)
     np.testing.assert_array_equal(same.wet_bulb_c, weather.wet_bulb_c)
@@ -553,6 +554,24 @@ def test_a_weather_offset_shifts_only_the_policys_typical_weather(trained):
         done = subprocess.run([*base, "--policy", policy, "--weather-offset-days", offset],
                               capture_output=True, text=True, timeout=300)  # fmt: skip
         assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_a_policy_trained_on_another_observation_version_is_refused(tmp_path, trained):
+    import shutil
+
+    from cooling.control.policy import load_policy
+    from cooling.features import OBSERVATION_VERSION
+    from cooling.spec import load_site
+
+    out, _ = trained
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["observation_version"] == OBSERVATION_VERSION
+    copy = tmp_path / "v0"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("tensorboard", "checkpoints"))
+    old = {k: v for k, v in card.items() if k != "observation_version"}  # as cards before v1
+    (copy / "model_card.json").write_text(json.dumps(old))
+    with pytest.raises(PolicyError, match="trained on observation v0; this dc-cooling computes v1"):
+        load_policy(copy / "policy.zip", load_site("enterprise"))
 
 
 def test_a_policy_for_another_site_is_refused(trained):

@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 
 from cooling.control.baselines import SET_COLUMNS, StepContext
-from cooling.features import FORECAST_HOURS, n_sensed, observation_kernel, observation_names
+from cooling.features import (
+    FORECAST_HOURS,
+    OBSERVATION_VERSION,
+    n_sensed,
+    observation_kernel,
+    observation_names,
+)
 from cooling.plant import plant as plantmod
 from cooling.plant.weather import load_weather
 from cooling.plant.workload import load_utilisation
@@ -176,14 +182,18 @@ class PolicyController:
     name = "policy"
 
     def __init__(self, spec: SiteSpec, actor: TorchActor, weather_offset_days: int = 0):
-        if not isinstance(weather_offset_days, int) or abs(weather_offset_days) > 182:
+        if (
+            isinstance(weather_offset_days, bool)
+            or not isinstance(weather_offset_days, int | np.integer)
+            or abs(weather_offset_days) > 182
+        ):
             raise ValueError(
                 f"weather_offset_days must be a whole number of days in -182..182 "
                 f"(got {weather_offset_days!r})"
             )
         self.spec = spec
         self.actor = actor
-        self.weather_offset_days = weather_offset_days
+        self.weather_offset_days = int(weather_offset_days)
         weather = load_weather(spec.path(spec.weather))
         shift = -24 * weather_offset_days  # typical[h] = trace[h + 24 * offset]
         self.dry_bulb_c = np.roll(weather.dry_bulb_c, shift)
@@ -244,6 +254,14 @@ def load_policy(path: str | Path, spec: SiteSpec, weather_offset_days: int = 0) 
     if card_path.is_file():
         card = json.loads(card_path.read_text())
         size = card.get("observation_size")
+        version = card.get("observation_version", 0)  # cards before v1 did not say
+        if version != OBSERVATION_VERSION:
+            raise PolicyError(
+                f"{card_path}: trained on observation v{version}; this dc-cooling computes "
+                f"v{OBSERVATION_VERSION} (the outdoor air read from the telemetry since v1), "
+                f"so the policy would act on features it never saw: train it again with "
+                f"the command in its card"
+            )
     if not path.exists():
         raise PolicyError(f"{path}: policy not found")
     return PolicyController(

@@ -174,39 +174,48 @@ class SafetyShield:
         self.fallback_steps = 0
 
     # -- 1. telemetry ---------------------------------------------------------------
+    def _problem(self, name: str, reading: dict[str, float], ts: float) -> Reason | None:
+        """Why this reading is not to be trusted (against the last good one), or None."""
+        (lo, hi), rate = self.readings[name]
+        value = reading.get(name)
+        mem = self.memory[name]
+        reading_ts = reading.get(f"{name}_ts", ts)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return Reason("TELEMETRY_MISSING", f"{name} missing")
+        if not math.isfinite(value):
+            return Reason("TELEMETRY_NONFINITE", f"{name} = {value} is not finite")
+        if ts - reading_ts > self.config.stale_after_s:
+            age = f"{ts - reading_ts:.0f} s old (limit {self.config.stale_after_s:g} s)"
+            return Reason("TELEMETRY_STALE", f"{name} is {age}")
+        if not lo <= value <= hi:
+            return Reason("TELEMETRY_RANGE", f"{name} = {value:g} outside {lo:g}..{hi:g}")
+        if (
+            math.isfinite(mem.value)
+            and reading_ts > mem.ts
+            and abs(value - mem.value) > rate * (reading_ts - mem.ts)
+        ):
+            return Reason(
+                "TELEMETRY_RATE",
+                f"{name} moved {value - mem.value:+.3g} in {reading_ts - mem.ts:.0f} s, "
+                f"faster than physics allows ({rate * 300:.3g} per 5 min)",
+            )
+        return None
+
+    def rejected(self, reading: dict[str, float], ts: float) -> list[str]:
+        """The readings :meth:`check_telemetry` would reject now, critical or not (without
+        keeping the good ones: the runtime asks before the policy runs)."""
+        return [name for name in self.readings if self._problem(name, reading, ts) is not None]
+
     def check_telemetry(self, reading: dict[str, float], ts: float) -> list[Reason]:
         """Validate each reading; keep the good ones; the reasons for the rejected ones."""
         reasons = []
-        for name, ((lo, hi), rate) in self.readings.items():
-            value = reading.get(name)
-            mem = self.memory[name]
-            reading_ts = reading.get(f"{name}_ts", ts)
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                code, msg = "TELEMETRY_MISSING", f"{name} missing"
-            elif not math.isfinite(value):
-                code, msg = "TELEMETRY_NONFINITE", f"{name} = {value} is not finite"
-            elif ts - reading_ts > self.config.stale_after_s:
-                code = "TELEMETRY_STALE"
-                msg = (
-                    f"{name} is {ts - reading_ts:.0f} s old (limit {self.config.stale_after_s:g} s)"
-                )
-            elif not lo <= value <= hi:
-                code, msg = "TELEMETRY_RANGE", f"{name} = {value:g} outside {lo:g}..{hi:g}"
-            elif (
-                math.isfinite(mem.value)
-                and reading_ts > mem.ts
-                and abs(value - mem.value) > rate * (reading_ts - mem.ts)
-            ):
-                code = "TELEMETRY_RATE"
-                msg = (
-                    f"{name} moved {value - mem.value:+.3g} in {reading_ts - mem.ts:.0f} s, "
-                    f"faster than physics allows ({rate * 300:.3g} per 5 min)"
-                )
-            else:
-                mem.value, mem.ts = float(value), float(reading_ts)
-                continue
-            if name in self.critical:
-                reasons.append(Reason(code, msg))
+        for name in self.readings:
+            problem = self._problem(name, reading, ts)
+            if problem is None:
+                mem = self.memory[name]
+                mem.value, mem.ts = float(reading[name]), float(reading.get(f"{name}_ts", ts))
+            elif name in self.critical:
+                reasons.append(problem)
         return reasons
 
     def _telemetry_frame(self) -> Telemetry:
