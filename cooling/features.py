@@ -1,4 +1,4 @@
-"""Observation features: what a policy sees, computed from telemetry alone.
+"""Observation features: what a policy sees, from telemetry and the site's typical-year traces.
 
 Shared by the environments (training) and by deployment (a trained policy fed from live
 telemetry and the site's traces), so that both compute the very same features. Scaled
