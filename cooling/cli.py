@@ -51,15 +51,17 @@ _noise = _number(lambda v: 0 <= v <= 5, "must be in 0..5 K")
 
 
 def _offset_days(text: str) -> int:
-    """An argparse type: a whole number of days, -182 to 182."""
+    """An argparse type: a whole number of days within the policy's weather offset."""
+    from cooling.control.policy import MAX_WEATHER_OFFSET_DAYS as most
+
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a whole number of days from -182 to 182, got {text!r}"
+            f"expected a whole number of days from -{most} to {most}, got {text!r}"
         ) from None
-    if not -182 <= value <= 182:
-        raise argparse.ArgumentTypeError(f"must be in -182..182 days, got {text}")
+    if not -most <= value <= most:
+        raise argparse.ArgumentTypeError(f"must be in -{most}..{most} days, got {text}")
     return value
 
 

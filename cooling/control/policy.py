@@ -165,6 +165,11 @@ class TorchActor:
         return actions
 
 
+#: The furthest the typical-year weather a policy reads may run from the plant's [days]:
+#: half a year either way reaches every day of it.
+MAX_WEATHER_OFFSET_DAYS = 182
+
+
 class PolicyController:
     """A trained actor as a controller: telemetry → the environment's features → setpoints.
 
@@ -185,10 +190,11 @@ class PolicyController:
         if (
             isinstance(weather_offset_days, bool)
             or not isinstance(weather_offset_days, int | np.integer)
-            or abs(weather_offset_days) > 182
+            or abs(weather_offset_days) > MAX_WEATHER_OFFSET_DAYS
         ):
             raise ValueError(
-                f"weather_offset_days must be a whole number of days in -182..182 "
+                f"weather_offset_days must be a whole number of days in "
+                f"-{MAX_WEATHER_OFFSET_DAYS}..{MAX_WEATHER_OFFSET_DAYS} "
                 f"(got {weather_offset_days!r})"
             )
         self.spec = spec

@@ -163,9 +163,8 @@ class Runtime:
         # a reading the shield rejects but runs on without (outdoor dry-bulb) reaches the
         # policy as missing (its features then read the typical year), never as a glitch;
         # without a critical one the shield hands control back whatever the policy says
-        for name in self.shield.rejected(reading, ts):
-            if name not in self.shield.critical:
-                telemetry[name][:] = math.nan
+        for name in self.shield.rejected_optional(reading, ts):
+            telemetry[name][:] = math.nan
         if self.follow_plant_setpoints and self.mode == "active":
             sh = self.shield
             for j, name in enumerate(NAMES):

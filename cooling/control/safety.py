@@ -201,10 +201,11 @@ class SafetyShield:
             )
         return None
 
-    def rejected(self, reading: dict[str, float], ts: float) -> list[str]:
-        """The readings :meth:`check_telemetry` would reject now, critical or not (without
-        keeping the good ones: the runtime asks before the policy runs)."""
-        return [name for name in self.readings if self._problem(name, reading, ts) is not None]
+    def rejected_optional(self, reading: dict[str, float], ts: float) -> list[str]:
+        """The readings the shield runs on without (not critical) that :meth:`check_telemetry`
+        would reject now; asked before the policy runs, so nothing is kept."""
+        optional = (n for n in self.readings if n not in self.critical)
+        return [name for name in optional if self._problem(name, reading, ts) is not None]
 
     def check_telemetry(self, reading: dict[str, float], ts: float) -> list[Reason]:
         """Validate each reading; keep the good ones; the reasons for the rejected ones."""
