@@ -1,4 +1,5 @@
-"""DESIGN.md's import layering, checked by import-linter (contracts in pyproject.toml)."""
+"""The import layering (imports point down only), checked by import-linter (contracts in
+pyproject.toml)."""
 
 from __future__ import annotations
 
