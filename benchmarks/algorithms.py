@@ -1,8 +1,8 @@
 """SAC, PPO and TD3 and the spread over seeds, on one site's held-out weeks.
 
     .venv/bin/python benchmarks/algorithms.py [--site highdensity] [--jobs N]
-        [--runs sac:0,sac:1,sac:2,ppo:0,ppo:1,ppo:2,td3:0,td3:1,td3:2] [--out out/runs]
-        [--summary-only] [--reevaluate] [--rescore]
+        [--runs sac:0,sac:1,sac:2,ppo:0,ppo:1,ppo:2,td3:0,td3:1,td3:2] [--steps N]
+        [--out out/runs] [--summary-only] [--reevaluate] [--rescore]
 
 Each run is one training command, ``cooling train --recipe agents/ALGO.yaml --site SITE
 --seed S --out OUT/SITE-ALGO-seedS``, exactly as a researcher would type it (4-12 min a
@@ -11,7 +11,10 @@ OUT, or the shipped one in ``agents/``) with that same recipe, site and seed is 
 trained again (unless its checkpoint was chosen the old way: a card without
 ``selection``, on the held-out weeks, or without ``selection.seed``, on validation
 episodes that changed between evaluations), so
-the script can be stopped and resumed; ``--summary-only`` trains
+the script can be stopped and resumed. ``--steps N`` gives every run N environment steps
+instead of its recipe's (the command gets ``--steps N``, and a run trained to another
+budget is not reused: its folder is ``SITE-ALGO-seedS-stepsN``, so that no run of the
+recipe's budget is overwritten); ``--summary-only`` trains
 nothing and summarises the cards found. ``--jobs N`` trains N runs at a time (one core
 each; a run's output goes to ``OUT/SITE-ALGO-seedS.log``). ``--reevaluate`` evaluates
 the runs already in OUT again, against the baselines and the oracle as they are now
@@ -67,9 +70,17 @@ def _card(path: Path) -> dict[str, Any]:
     return card
 
 
-def command(site: str, algo: str, seed: int, out: Path) -> list[str]:
+def command(site: str, algo: str, seed: int, out: Path, steps: int | None = None) -> list[str]:
+    budget = [] if steps is None else ["--steps", str(steps)]
     return ["cooling", "train", "--recipe", f"agents/{algo}.yaml", "--site", site,
-            "--seed", str(seed), "--out", str(out), "--no-progress"]  # fmt: skip
+            "--seed", str(seed), *budget, "--out", str(out), "--no-progress"]  # fmt: skip
+
+
+def folder_name(site: str, algo: str, seed: int, steps: int | None = None) -> str:
+    """A run's folder under --out: the shipped name, with the budget when it is not the
+    recipe's (``enterprise-ppo-seed0-steps7500000``)."""
+    name = f"{site}-{algo}-seed{seed}"
+    return name if steps is None else f"{name}-steps{steps}"
 
 
 def _train(runs: list[tuple[str, list[str], Path]], jobs: int) -> list[str]:
@@ -141,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--site", default="highdensity")
     ap.add_argument("--runs", type=_runs, default=_runs(DEFAULT_RUNS),
                     help=f"ALGO:SEED,... ({DEFAULT_RUNS})")  # fmt: skip
+    ap.add_argument("--steps", type=int,
+                    help="environment steps of every run (default: each recipe's)")  # fmt: skip
     ap.add_argument("--out", type=Path, default=Path("out/runs"), help="run folders (out/runs)")
     ap.add_argument("--jobs", type=int, default=1,
                     help="training runs at a time (each uses one core; default 1)")  # fmt: skip
@@ -153,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.jobs < 1:
         ap.error(f"--jobs must be at least 1 (got {args.jobs})")
+    if args.steps is not None and args.steps < 1:
+        ap.error(f"--steps must be a positive number of environment steps (got {args.steps})")
     if not args.out.is_absolute():  # training runs in the repository root
         args.out = ROOT / args.out
     from cooling.evaluate import refresh_card
@@ -165,9 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     to_train: list[tuple[str, list[str], Path]] = []
     for algo, seed in args.runs:
         recipe = load_recipe(ROOT / "agents" / f"{algo}.yaml", site=args.site, seed=seed)
+        steps = None if args.steps in (None, recipe.steps) else args.steps
+        if steps is not None:
+            recipe = load_recipe(ROOT / "agents" / f"{algo}.yaml", site=args.site, seed=seed,
+                                 steps=steps)  # fmt: skip
         wanted = as_dict(recipe)
         name = f"{args.site}-{algo}-seed{seed}"
-        out = args.out / name
+        out = args.out / folder_name(args.site, algo, seed, steps)
         for folder in (ROOT / "agents" / name, out):
             path = folder / "model_card.json"
             # a card written before a recipe field existed has that field's default; one
@@ -185,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                       "the validation weeks (run without --summary-only)",
                       file=sys.stderr)  # fmt: skip
             else:
-                to_train.append((name, command(args.site, algo, seed, out), out))
+                to_train.append((name, command(args.site, algo, seed, out, steps), out))
     if args.reevaluate:
         for name, path in found.items():
             if path.is_relative_to(args.out):  # the shipped cards: policies.py --update-cards

@@ -640,13 +640,18 @@ def test_evaluate_in_worker_processes_gives_the_same_result(trained):
         evaluate(site, policy, controllers=("fixed",), jobs=0)
 
 
-def test_the_best_run_on_validation_is_named_only_among_comparable_runs():
+def _algorithms_benchmark():
     import importlib.util
 
     path = train.ROOT / "benchmarks" / "algorithms.py"
     spec = importlib.util.spec_from_file_location("algorithms_benchmark", path)
     algorithms = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(algorithms)
+    return algorithms
+
+
+def test_the_best_run_on_validation_is_named_only_among_comparable_runs():
+    algorithms = _algorithms_benchmark()
 
     def card(reward, seed=train.VALIDATION_SEED, env=None):
         recipe = {"env": env or {"episode_days": 7}, "eval_episodes": 4}
@@ -668,3 +673,28 @@ def test_the_best_run_on_validation_is_named_only_among_comparable_runs():
     at[0] = (at[0][0], at[0][1], {**at[0][2], "source": {"commit": "def", "modified": False}})
     mixed = algorithms.best_on_validation(at)
     assert "SAC seed 1 and PPO seed 0" in mixed and "trained at 2 commits" in mixed
+
+
+def test_algorithms_with_another_budget_trains_and_reads_its_own_folders(tmp_path, capsys):
+    algorithms = _algorithms_benchmark()
+    ppo = train.ROOT / "agents" / "ppo.yaml"
+    cmd = algorithms.command("enterprise", "ppo", 0, tmp_path / "x", 1234)
+    assert cmd[cmd.index("--steps") + 1] == "1234"
+    assert "--steps" not in algorithms.command("enterprise", "ppo", 0, tmp_path / "x")
+    # a finished 1,234-step run, in the folder --steps 1234 gives it
+    shipped = json.loads((train.ROOT / "agents/enterprise-ppo-seed1/model_card.json").read_text())
+    recipe = train.load_recipe(ppo, site="enterprise", seed=0, steps=1234)
+    folder = tmp_path / algorithms.folder_name("enterprise", "ppo", 0, 1234)
+    assert folder.name == "enterprise-ppo-seed0-steps1234"
+    folder.mkdir()
+    card = {**shipped, "recipe": algorithms.as_dict(recipe), "seed": 0, "steps": 1234}
+    (folder / "model_card.json").write_text(json.dumps(card))
+    args = ["--site", "enterprise", "--runs", "ppo:0", "--out", str(tmp_path), "--summary-only"]
+    assert algorithms.main([*args, "--steps", "1234"]) == 0
+    assert "| PPO | 0 | 1,234 |" in capsys.readouterr().out
+    # at the recipe's own budget that run is not the one wanted
+    assert algorithms.main(args) == 1
+    assert "missing: enterprise-ppo-seed0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        algorithms.main([*args, "--steps", "0"])
+    assert "--steps must be a positive number" in capsys.readouterr().err
