@@ -12,13 +12,14 @@ trained again (unless its checkpoint was chosen the old way: a card without
 ``selection``, on the held-out weeks, or without ``selection.seed``, on validation
 episodes that changed between evaluations), so
 the script can be stopped and resumed. ``--steps N`` gives every run N environment steps
-instead of its recipe's (the command gets ``--steps N``, and a run trained to another
-budget is not reused: its folder is ``SITE-ALGO-seedS-stepsN``, so that no run of the
-recipe's budget is overwritten); ``--summary-only`` trains
+instead of its recipe's: the command gets ``--steps N`` and writes to
+``OUT/SITE-ALGO-seedS-stepsN``, so that no run of the recipe's budget is overwritten;
+only runs trained to N steps are reused (the shipped one in ``agents/`` too, when its
+card has N), never one of another budget. ``--summary-only`` trains
 nothing and summarises the cards found. ``--jobs N`` trains N runs at a time (one core
-each; a run's output goes to ``OUT/SITE-ALGO-seedS.log``). ``--reevaluate`` evaluates
-the runs already in OUT again, against the baselines and the oracle as they are now
-(their weeks N at a time), and stores that in their cards (the shipped cards:
+each; a run's output goes to its folder's name plus ``.log``, ``OUT/SITE-ALGO-seedS.log``).
+``--reevaluate`` evaluates the runs already in OUT again, against the baselines and the
+oracle as they are now (their weeks N at a time), and stores that in their cards (the shipped cards:
 ``benchmarks/policies.py --rerun --update-cards``). The table gives each run's
 evaluation on the held-out weeks (its model card's, the same as ``cooling evaluate
 --json``) and, per algorithm with several seeds, the mean and the spread (sample
@@ -200,8 +201,9 @@ def main(argv: list[str] | None = None) -> int:
                 break
         if name not in found:
             if args.summary_only:
-                print(f"missing: {name} with the current recipe and its checkpoint chosen on "
-                      "the validation weeks (run without --summary-only)",
+                print(f"missing: {name} with the current recipe ({recipe.steps:,} steps, in "
+                      f"{out.name}/ or agents/{name}/) and its checkpoint chosen on the "
+                      "validation weeks (run without --summary-only)",
                       file=sys.stderr)  # fmt: skip
             else:
                 to_train.append((name, command(args.site, algo, seed, out, steps), out))

@@ -8,29 +8,40 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-CITATION = re.compile(r"\b(PHYSICS|DEPLOYMENT)\.md §(\d+(?:\.\d+)?)")
-SECTION = re.compile(r"^#{2,3} (\d+(?:\.\d+)?)[. ]", re.MULTILINE)
+# "PHYSICS.md §1.1", also across a line break ("PHYSICS.md\n    §7")
+CITATION = re.compile(r"\b(PHYSICS|DEPLOYMENT)\.md\s+§(\d+(?:\.\d+)*)")
+SECTION = re.compile(r"^#{2,4} (\d+(?:\.\d+)*)[. ]", re.MULTILINE)
+FENCED = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 CITING = ("cooling", "tests", "benchmarks", "envs", "hil", "scripts")
 
 
 def _sections(doc: str) -> set[str]:
-    return set(SECTION.findall((DOCS / f"{doc}.md").read_text(encoding="utf-8")))
+    text = FENCED.sub("", (DOCS / f"{doc}.md").read_text(encoding="utf-8"))
+    return set(SECTION.findall(text))
 
 
 def _citations() -> list[tuple[str, str, str]]:
     files = [ROOT / "README.md"]
-    for top in CITING:
-        files += [p for p in (ROOT / top).rglob("*") if p.suffix in (".py", ".yaml", ".md", ".sh")]
+    for top in CITING:  # every text file: hil/mosquitto/acl and mosquitto.conf cite them too
+        files += [p for p in sorted((ROOT / top).rglob("*")) if p.is_file()]
     found = []
     for path in files:
-        for doc, section in CITATION.findall(path.read_text(encoding="utf-8")):
+        if path == Path(__file__).resolve() or "__pycache__" in path.parts:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:  # data, not prose
+            continue
+        for doc, section in CITATION.findall(text):
             found.append((str(path.relative_to(ROOT)), doc, section))
     return found
 
 
-def test_the_section_pattern_reads_the_references_headings():
+def test_the_patterns_read_the_references_headings_and_citations():
     assert {"1", "1.1", "1.2", "2", "7", "10"} <= _sections("PHYSICS")
     assert {"1", "3", "4"} <= _sections("DEPLOYMENT")
+    cited = CITATION.findall("(PHYSICS.md §4.2.1) and PHYSICS.md\n      §7.")
+    assert cited == [("PHYSICS", "4.2.1"), ("PHYSICS", "7")]
 
 
 def test_every_cited_section_is_in_the_shipped_references():

@@ -698,3 +698,11 @@ def test_algorithms_with_another_budget_trains_and_reads_its_own_folders(tmp_pat
     with pytest.raises(SystemExit):
         algorithms.main([*args, "--steps", "0"])
     assert "--steps must be a positive number" in capsys.readouterr().err
+    # the recipe's own budget is no other budget: the plain folder, no --steps
+    assert folder.name != algorithms.folder_name("enterprise", "ppo", 0, None)
+    assert algorithms.main([*args, "--steps", str(train.load_recipe(ppo).steps)]) == 1
+    assert "5,000,000 steps, in enterprise-ppo-seed0/" in capsys.readouterr().err
+    # the shipped run is reused at the budget it was trained to
+    runs = ["--runs", "ppo:1", "--steps", str(shipped["steps"]), "--out", str(tmp_path)]
+    assert algorithms.main(["--site", "enterprise", *runs, "--summary-only"]) == 0
+    assert f"| PPO | 1 | {shipped['steps']:,} |" in capsys.readouterr().out
