@@ -464,6 +464,9 @@ def _selection(callback: Any) -> dict[str, Any]:
         "evaluations": len(means),
         "best_step": steps[best] if best is not None else None,
         "best_mean_reward": round(means[best], 4) if best is not None else None,
+        # the learning curve on those episodes, every evaluation: the record behind the
+        # choice ships with the policy (checkpoints/ and tensorboard/ stay local)
+        "curve": {"steps": steps, "mean_rewards": [round(m, 4) for m in means]},
     }
 
 

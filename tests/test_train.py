@@ -77,6 +77,10 @@ def test_the_checkpoint_is_chosen_on_validation_weeks_not_the_held_out_ones(trai
     means = record["results"].mean(axis=1)
     assert selection["best_step"] == int(record["timesteps"][np.argmax(means)])
     assert selection["best_mean_reward"] == pytest.approx(means.max(), abs=1e-4)
+    # the card carries the whole curve the choice was made on
+    assert selection["curve"]["steps"] == [int(t) for t in record["timesteps"]]
+    assert selection["curve"]["mean_rewards"] == pytest.approx(list(means), abs=1e-4)
+    assert max(selection["curve"]["mean_rewards"]) == selection["best_mean_reward"]
     # the shipped policy is that checkpoint: replayed on the validation episodes (reset
     # with the selection's seed) it scores the reward it was chosen for
     from stable_baselines3 import PPO
@@ -266,6 +270,7 @@ def test_a_run_without_an_evaluation_ships_its_final_model_not_an_earlier_runs_b
     recipe = train.load_recipe(_recipe(tmp_path, steps=128, eval_every_steps=100_000))
     card = train.train(recipe, again, "test", False)
     assert card["selection"]["evaluations"] == 0 and card["selection"]["best_step"] is None
+    assert card["selection"]["curve"] == {"steps": [], "mean_rewards": []}
     assert card["selection"]["on"].startswith("none")
     assert not (again / "checkpoints" / "best_model.zip").exists()
     assert (again / "policy.zip").read_bytes() != (out / "policy.zip").read_bytes()
