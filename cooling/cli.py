@@ -25,9 +25,14 @@ import argparse
 import functools
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from cooling.plant.weather import UTC_OFFSET_RANGE_H
 from cooling.spec import SpecError, load_site, site_names
+
+if TYPE_CHECKING:  # rich is imported where a table is printed, not at start-up
+    from rich.console import Console
+    from rich.table import Table
 
 
 def _number(check, allowed: str):
@@ -277,8 +282,27 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_report(r: dict) -> None:
+def _console() -> Console:
+    """A rich console for the result tables: the terminal's width on a terminal, and wide
+    enough for every table when the output goes to a file or a pipe (rich's 80 columns
+    would cut the column headers and the controllers' names there)."""
     from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=120)
+
+
+def _controller_table(title: str, columns: tuple[str, ...]) -> Table:
+    """A table of controllers: their names left-aligned and never cut, figures right-aligned."""
+    from rich.table import Table
+
+    t = Table(title=title)
+    t.add_column(columns[0], no_wrap=True)
+    for col in columns[1:]:
+        t.add_column(col, justify="right")
+    return t
+
+
+def _print_report(r: dict) -> None:
     from rich.table import Table
 
     shielded = " · shielded" if r.get("shield") else ""
@@ -310,7 +334,7 @@ def _print_report(r: dict) -> None:
         ]
     for k, v in rows:
         t.add_row(k, v)
-    Console().print(t)
+    _console().print(t)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -419,23 +443,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    from rich.console import Console
-    from rich.table import Table
-
     title = f"{spec.name} · weeks starting on days {result['weeks']}"
     if result.get("weather_offset_days"):
         title += f" · the policy's typical weather {result['weather_offset_days']:+d} days"
-    t = Table(title=title)
-    for col in ("controller", "PUE", "cooling kWh", "water m³", "carbon t", "min > 27 °C",
-                "min > 32 °C", "max inlet °C"):  # fmt: skip
-        t.add_column(col, justify="right")
+    t = _controller_table(title, ("controller", "PUE", "cooling kWh", "water m³", "carbon t",
+                                  "min > 27 °C", "min > 32 °C", "max inlet °C"))  # fmt: skip
     for name, r in result["controllers"].items():
         t.add_row(
             name, f"{r['pue']:.3f}", f"{r['cooling_kwh']:,.0f}", f"{r['water_l'] / 1000:,.0f}",
             f"{r['carbon_kg'] / 1000:,.1f}", f"{r['minutes_above_recommended']:.0f}",
             f"{r['minutes_above_allowable']:.0f}", f"{r['max_inlet_c']:.1f}",
         )  # fmt: skip
-    Console().print(t)
+    _console().print(t)
     parts = []
     if result["cooling_saving_vs"]:
         savings = ", ".join(f"{k} {v:.1%}" for k, v in result["cooling_saving_vs"].items())
@@ -476,20 +495,16 @@ def _demo(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
         return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=f"{site.name} · held-out week from day {demo.DEMO_WEEK_START_DAY}")
-    for col in ("controller", "PUE", "cooling kWh", "facility kWh", "water m³",
-                "min > 27 °C", "max inlet °C"):  # fmt: skip
-        t.add_column(col, justify="right")
+    t = _controller_table(f"{site.name} · held-out week from day {demo.DEMO_WEEK_START_DAY}",
+                          ("controller", "PUE", "cooling kWh", "facility kWh", "water m³",
+                           "min > 27 °C", "max inlet °C"))  # fmt: skip
     for name, r in reports.items():
         t.add_row(
             name, f"{r['pue']:.3f}", f"{r['cooling_kwh']:,.0f}", f"{r['facility_kwh']:,.0f}",
             f"{r['water_l'] / 1000:,.0f}", f"{r['minutes_above_recommended']:.0f}",
             f"{r['max_inlet_c']:.1f}",
         )  # fmt: skip
-    Console().print(t)
+    _console().print(t)
     s = summary["cooling_saving_vs"]
     print(f"shielded policy: {s['fixed']:.1%} less cooling energy than fixed setpoints, "
           f"{s['rules']:.1%} vs the rule-based controller")  # fmt: skip

@@ -514,6 +514,8 @@ def test_evaluate_command_runs_only_the_baselines_asked_for(trained):
                           timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "policy cooling saving" not in done.stdout and "steps above 27 °C" in done.stdout
+    # piped, the table is not cut to 80 columns: whole headers, no ellipsis
+    assert "│ policy " in done.stdout and "min > 32 °C" in done.stdout and "…" not in done.stdout
     for bad in ("fixed,magic", "fixed,fixed", ","):
         done = subprocess.run([*base, "--baselines", bad], capture_output=True, text=True,
                               timeout=300)  # fmt: skip
