@@ -6,7 +6,10 @@
 
 Each run is one training command, ``cooling train --recipe agents/ALGO.yaml --site SITE
 --seed S --out OUT/SITE-ALGO-seedS``, exactly as a researcher would type it (4-12 min a
-run on one core for the shipped recipes). A run whose model card is already there (in
+run on one core for the shipped recipes). ALGO may name any recipe in ``agents/``: a
+variant of a shipped recipe saved there as ``agents/NAME.yaml`` runs as ``NAME:SEED``,
+beside the others in the table, so that a change of hyperparameters is judged over
+seeds on the same validation episodes. A run whose model card is already there (in
 OUT, or the shipped one in ``agents/``) with that same recipe, site and seed is not
 trained again (unless its checkpoint was chosen the old way: a card without
 ``selection``, on the held-out weeks, or without ``selection.seed``, on validation
@@ -47,13 +50,21 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNS = "sac:0,sac:1,sac:2,ppo:0,ppo:1,ppo:2,td3:0,td3:1,td3:2"
 
 
+def recipe_names() -> list[str]:
+    """The recipes a run may name: the YAML files in ``agents/`` (sac, ppo, td3 and any a
+    researcher adds there, such as a variant of one with other hyperparameters)."""
+    return sorted(p.stem for p in (ROOT / "agents").glob("*.yaml"))
+
+
 def _runs(text: str) -> list[tuple[str, int]]:
     runs = []
+    names = recipe_names()
     for item in text.split(","):
         algo, _, seed = item.strip().partition(":")
-        if algo not in ("sac", "ppo", "td3") or not seed.lstrip("-").isdigit():
+        if algo not in names or not seed.lstrip("-").isdigit():
             raise argparse.ArgumentTypeError(
-                f"run {item!r}: expected ALGO:SEED with ALGO one of sac, ppo, td3 (e.g. sac:1)"
+                f"run {item!r}: expected RECIPE:SEED with RECIPE one of {', '.join(names)} "
+                "(agents/RECIPE.yaml; e.g. sac:1)"
             )
         runs.append((algo, int(seed)))
     return runs
@@ -152,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--site", default="highdensity")
     ap.add_argument("--runs", type=_runs, default=_runs(DEFAULT_RUNS),
-                    help=f"ALGO:SEED,... ({DEFAULT_RUNS})")  # fmt: skip
+                    help=f"RECIPE:SEED,... for agents/RECIPE.yaml ({DEFAULT_RUNS})")  # fmt: skip
     ap.add_argument("--steps", type=int,
                     help="environment steps of every run (default: each recipe's)")  # fmt: skip
     ap.add_argument("--out", type=Path, default=Path("out/runs"), help="run folders (out/runs)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -415,6 +416,15 @@ def test_shipped_recipes_are_valid():
     for name in ("sac", "ppo", "td3"):
         recipe = train.load_recipe(train.ROOT / "agents" / f"{name}.yaml")
         assert recipe.algorithm == name.upper()
+    # every recipe in agents/ loads, the experiments' variants too
+    for path in (train.ROOT / "agents").glob("*.yaml"):
+        assert train.load_recipe(path).algorithm in ("SAC", "PPO", "TD3"), path
+    # the linear-schedule variant is sac.yaml but for its learning rate
+    sac, lin = (
+        train.load_recipe(train.ROOT / "agents" / f"{n}.yaml") for n in ("sac", "sac-lr-linear")
+    )
+    assert lin.hyperparameters["learning_rate"] == "lin_3e-4"
+    assert dataclasses.replace(lin, hyperparameters=sac.hyperparameters) == sac
 
 
 def test_policy_controller_sees_what_the_environment_shows(trained):
@@ -713,3 +723,21 @@ def test_algorithms_with_another_budget_trains_and_reads_its_own_folders(tmp_pat
     runs = ["--runs", "ppo:1", "--steps", str(shipped["steps"]), "--out", str(tmp_path)]
     assert algorithms.main(["--site", "enterprise", *runs, "--summary-only"]) == 0
     assert f"| PPO | 1 | {shipped['steps']:,} |" in capsys.readouterr().out
+
+
+def test_algorithms_runs_any_recipe_in_agents_and_names_the_others(tmp_path, monkeypatch):
+    import argparse
+
+    algorithms = _algorithms_benchmark()
+    assert {"sac", "ppo", "td3"} <= set(algorithms.recipe_names())
+    assert algorithms._runs("sac:0, ppo:2") == [("sac", 0), ("ppo", 2)]
+    with pytest.raises(argparse.ArgumentTypeError, match=r"RECIPE one of .*sac.*td3"):
+        algorithms._runs("sac-fast:0")
+    # a variant saved beside the shipped recipes runs by its file's name
+    (tmp_path / "agents").mkdir()
+    for name in ("sac", "sac-fast"):
+        (tmp_path / "agents" / f"{name}.yaml").write_text("algorithm: SAC\n")
+    monkeypatch.setattr(algorithms, "ROOT", tmp_path)
+    assert algorithms._runs("sac-fast:1") == [("sac-fast", 1)]
+    with pytest.raises(argparse.ArgumentTypeError, match="one of sac, sac-fast "):
+        algorithms._runs("ppo:0")
