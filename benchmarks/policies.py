@@ -9,7 +9,8 @@ prints it as ``evaluation_command`` (for when a baseline or the oracle has chang
 training; the policy and its training record are untouched). ``--jobs N`` runs the
 baselines' weeks in N processes (the same figures). ``--variant crah`` reads the policies
 trained on the site variants ``envs/variants/SITE-crah.yaml`` instead
-(``agents/SITE-crah-sac-seed0/``, each made by the command in its card).
+(``agents/SITE-crah-sac-seed0/``, each made by the command in its card): the table in
+docs/RESULTS.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The shipped policies on weather that is not their typical year: the README's table.
+"""The shipped policies on weather that is not their typical year: docs/RESULTS.md's table.
 
     .venv/bin/python benchmarks/weather_offset.py [--offsets 0,7,-7] [--sites a,b] [--jobs N]
 
