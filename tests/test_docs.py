@@ -50,3 +50,32 @@ def test_every_cited_section_is_in_the_shipped_references():
     sections = {doc: _sections(doc) for doc in ("PHYSICS", "DEPLOYMENT")}
     missing = [f"{path}: {doc}.md §{s}" for path, doc, s in citations if s not in sections[doc]]
     assert not missing, f"cited sections absent from docs/: {missing}"
+
+
+# a relative markdown link, "[text](docs/RESULTS.md#algorithms-and-seeds)"
+LINK = re.compile(r"\]\(([^)\s:]+?\.md)(?:#([^)\s]+))?\)")
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_links_between_the_readme_and_docs_reach_their_files_and_headings():
+    assert _anchor("How much is there to save against the rules?") == (
+        "how-much-is-there-to-save-against-the-rules"
+    )
+    checked, broken = 0, []
+    for page in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
+        for target, anchor in LINK.findall(page.read_text(encoding="utf-8")):
+            linked = (page.parent / target).resolve()
+            checked += 1
+            if not linked.is_file():
+                broken.append(f"{page.name}: {target} (no such file)")
+                continue
+            text = FENCED.sub("", linked.read_text(encoding="utf-8"))
+            anchors = {_anchor(h) for h in re.findall(r"^#{1,6} (.+)$", text, re.MULTILINE)}
+            if anchor and anchor not in anchors:
+                broken.append(f"{page.name}: {target}#{anchor} (no such heading)")
+    assert checked >= 8  # the README's links into docs/RESULTS.md, and its link back
+    assert not broken, broken
