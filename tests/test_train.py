@@ -741,3 +741,30 @@ def test_algorithms_runs_any_recipe_in_agents_and_names_the_others(tmp_path, mon
     assert algorithms._runs("sac-fast:1") == [("sac-fast", 1)]
     with pytest.raises(argparse.ArgumentTypeError, match="one of sac, sac-fast "):
         algorithms._runs("ppo:0")
+
+
+def test_curves_tabulates_and_draws_the_validation_curves_from_the_cards(tmp_path, capsys):
+    import importlib.util
+
+    path = train.ROOT / "benchmarks" / "curves.py"
+    spec = importlib.util.spec_from_file_location("curves_benchmark", path)
+    curves = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(curves)
+    steps, rewards = [100, 200, 300, 400, 500, 600], [-9.0, -7.0, -5.0, -6.0, -5.5, -5.25]
+    run = tmp_path / "hyperscale-sac-seed0"
+    run.mkdir()
+    card = {"site": "hyperscale", "selection": {"best_step": 300, "curve": {
+        "steps": steps, "mean_rewards": rewards}}}  # fmt: skip
+    (run / "model_card.json").write_text(json.dumps(card))
+    old = tmp_path / "old-run"  # a card from before the curve
+    old.mkdir()
+    (old / "model_card.json").write_text(json.dumps({"site": "enterprise", "selection": {}}))
+    plot = tmp_path / "curves.png"
+    assert curves.main([str(run), str(old), "--plot", str(plot)]) == 0
+    out, err = capsys.readouterr()
+    spread = np.std(rewards[-5:], ddof=1)
+    assert f"| hyperscale-sac-seed0 | 6 | 300 | 600 | -5.0 | {spread:.1f} |" in out
+    assert "old-run: its model card has no validation curve" in err
+    assert plot.stat().st_size > 10_000  # a drawn figure, not an empty file
+    assert curves.main([str(old), "--plot", str(plot)]) == 1
+    assert "no run with a validation curve" in capsys.readouterr().err
