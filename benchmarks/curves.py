@@ -8,7 +8,7 @@ so the curve ships with the policy. This prints, for each run (by default the sh
 policies in ``agents/``), how many evaluations it made, where the kept checkpoint lies,
 and how much the last evaluations still move (the spread of the last five, the same
 measure for every run), and draws the curves, one panel a site, the kept checkpoint
-marked. A run whose card has no curve (trained before 2026-11-24) is named and left out.
+marked. A run whose card has no curve (written before commit eda6b1e) is named and left out.
 """
 
 from __future__ import annotations

@@ -148,7 +148,11 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--site", help="override the recipe's site")
     tr.add_argument("--seed", type=int, help="override the recipe's seed")
     tr.add_argument("--steps", type=int, help="override the recipe's step budget")
-    tr.add_argument("--out", help="output folder (default agents/SITE-ALGORITHM-seedS)")
+    tr.add_argument(
+        "--out",
+        help="output folder (default agents/SITE-RECIPE-seedS, RECIPE the "
+        "recipe file's name: agents/hyperscale-sac-seed2 for agents/sac.yaml)",
+    )
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
     tr.add_argument(
         "--jobs",
@@ -362,12 +366,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     if args.steps is not None and args.steps < 1:
         raise ValueError(f"--steps must be >= 1 (got {args.steps})")
     recipe = train.load_recipe(args.recipe, site=args.site, seed=args.seed, steps=args.steps)
-    site = Path(recipe.site).stem
-    out = (
-        Path(args.out)
-        if args.out
-        else train.ROOT / "agents" / (f"{site}-{recipe.algorithm.lower()}-seed{recipe.seed}")
-    )
+    out = Path(args.out) if args.out else train.default_out_dir(Path(args.recipe), recipe)
     print(f"training {recipe.algorithm} on {recipe.site} for {recipe.steps:,} steps -> {out}",
           file=sys.stderr)  # fmt: skip
     card = train.train(

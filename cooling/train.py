@@ -445,6 +445,14 @@ def validation_reward(policy: str | Path) -> float:
     return float(np.mean(rewards))
 
 
+def default_out_dir(recipe_path: Path, recipe: Recipe) -> Path:
+    """Where ``cooling train`` writes without ``--out``: ``agents/SITE-RECIPE-seedS``, named
+    after the recipe's file (``agents/sac.yaml``: ``agents/hyperscale-sac-seed2``), so that
+    a variant of a recipe (``agents/sac-lr-linear.yaml``) never overwrites the shipped run
+    of its algorithm."""
+    return ROOT / "agents" / f"{Path(recipe.site).stem}-{recipe_path.stem}-seed{recipe.seed}"
+
+
 def week_options(recipe: Recipe, mode: str) -> dict[str, Any]:
     """The recipe's environment options on fixed weeks: ``"validation"`` for the episodes
     that choose the best checkpoint, ``"eval"`` for the held-out ones the card reports."""

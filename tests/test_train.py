@@ -768,3 +768,25 @@ def test_curves_tabulates_and_draws_the_validation_curves_from_the_cards(tmp_pat
     assert plot.stat().st_size > 10_000  # a drawn figure, not an empty file
     assert curves.main([str(old), "--plot", str(plot)]) == 1
     assert "no run with a validation curve" in capsys.readouterr().err
+
+
+def test_train_writes_by_default_to_a_folder_named_after_the_recipe_file():
+    agents = train.ROOT / "agents"
+    sac = train.load_recipe(agents / "sac.yaml", site="hyperscale", seed=2)
+    assert train.default_out_dir(agents / "sac.yaml", sac) == agents / "hyperscale-sac-seed2"
+    # a variant of the SAC recipe does not land on the shipped SAC run
+    lin = train.load_recipe(agents / "sac-lr-linear.yaml", site="hyperscale", seed=2)
+    out = train.default_out_dir(agents / "sac-lr-linear.yaml", lin)
+    assert lin.algorithm == "SAC" and out == agents / "hyperscale-sac-lr-linear-seed2"
+    # a site given as a spec's path is named by the spec's file
+    crah = train.load_recipe(agents / "sac.yaml", site="envs/variants/enterprise-crah.yaml")
+    assert train.default_out_dir(agents / "sac.yaml", crah).name == "enterprise-crah-sac-seed0"
+    # every shipped policy lives where its card's command writes by default
+    for card_path in agents.glob("*/model_card.json"):
+        card = json.loads(card_path.read_text())
+        words = card["command"].split()
+        if "--out" in words:
+            continue
+        recipe_path = train.ROOT / words[words.index("--recipe") + 1]
+        recipe = train.load_recipe(recipe_path, site=card["recipe"]["site"], seed=card["seed"])
+        assert train.default_out_dir(recipe_path, recipe) == card_path.parent
