@@ -657,14 +657,19 @@ def test_evaluate_in_worker_processes_gives_the_same_result(trained):
         evaluate(site, policy, controllers=("fixed",), jobs=0)
 
 
-def _algorithms_benchmark():
+def _benchmark(name: str):
+    """A script of benchmarks/ (not a package) loaded as a module."""
     import importlib.util
 
-    path = train.ROOT / "benchmarks" / "algorithms.py"
-    spec = importlib.util.spec_from_file_location("algorithms_benchmark", path)
-    algorithms = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(algorithms)
-    return algorithms
+    path = train.ROOT / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _algorithms_benchmark():
+    return _benchmark("algorithms")
 
 
 def test_the_best_run_on_validation_is_named_only_among_comparable_runs():
@@ -744,12 +749,7 @@ def test_algorithms_runs_any_recipe_in_agents_and_names_the_others(tmp_path, mon
 
 
 def test_curves_tabulates_and_draws_the_validation_curves_from_the_cards(tmp_path, capsys):
-    import importlib.util
-
-    path = train.ROOT / "benchmarks" / "curves.py"
-    spec = importlib.util.spec_from_file_location("curves_benchmark", path)
-    curves = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(curves)
+    curves = _benchmark("curves")
     steps, rewards = [100, 200, 300, 400, 500, 600], [-9.0, -7.0, -5.0, -6.0, -5.5, -5.25]
     run = tmp_path / "hyperscale-sac-seed0"
     run.mkdir()
