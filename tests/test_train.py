@@ -425,6 +425,10 @@ def test_shipped_recipes_are_valid():
     )
     assert lin.hyperparameters["learning_rate"] == "lin_3e-4"
     assert dataclasses.replace(lin, hyperparameters=sac.hyperparameters) == sac
+    # and the discount variant is sac.yaml but for its gamma
+    g95 = train.load_recipe(train.ROOT / "agents" / "sac-gamma95.yaml")
+    assert g95.hyperparameters == {**sac.hyperparameters, "gamma": 0.95}
+    assert dataclasses.replace(g95, hyperparameters=sac.hyperparameters) == sac
 
 
 def test_policy_controller_sees_what_the_environment_shows(trained):
