@@ -429,6 +429,11 @@ def test_shipped_recipes_are_valid():
     g95 = train.load_recipe(train.ROOT / "agents" / "sac-gamma95.yaml")
     assert g95.hyperparameters == {**sac.hyperparameters, "gamma": 0.95}
     assert dataclasses.replace(g95, hyperparameters=sac.hyperparameters) == sac
+    ppo, ppo95 = (
+        train.load_recipe(train.ROOT / "agents" / f"{n}.yaml") for n in ("ppo", "ppo-gamma95")
+    )
+    assert ppo95.hyperparameters == {**ppo.hyperparameters, "gamma": 0.95}
+    assert dataclasses.replace(ppo95, hyperparameters=ppo.hyperparameters) == ppo
 
 
 def test_policy_controller_sees_what_the_environment_shows(trained):
