@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -31,15 +32,20 @@ def test_demo_runs_from_the_shipped_policy_and_writes_the_plot(tmp_path):
 
 @pytest.mark.parametrize("site", sorted(SHIPPED))
 def test_every_site_ships_a_policy_with_its_model_card(site):
-    from cooling.train import ROOT, VALIDATION_SEED
+    from cooling.train import ROOT, VALIDATION_SEED, load_recipe
 
     card = json.loads(SHIPPED[site].with_name("model_card.json").read_text())
     assert card["site"] == site
-    # made by the shipped recipe of its algorithm, into its default folder, which names it
-    algo, seed = card["algorithm"].lower(), card["seed"]
-    assert card["command"].startswith(f"cooling train --recipe agents/{algo}.yaml")
+    # made by a recipe in agents/ of its algorithm, into its default folder, which names
+    # the site, the recipe and the seed
+    recipe = re.fullmatch(
+        r"cooling train --recipe agents/([\w-]+)\.yaml --site (\S+) .*", card["command"]
+    )
+    assert recipe, card["command"]
+    assert recipe[2] == site
+    assert load_recipe(ROOT / "agents" / f"{recipe[1]}.yaml").algorithm == card["algorithm"]
     assert "--out" not in card["command"]
-    assert SHIPPED[site].parent.name == f"{site}-{algo}-seed{seed}"
+    assert SHIPPED[site].parent.name == f"{site}-{recipe[1]}-seed{card['seed']}"
     assert card["policy"] == str(SHIPPED[site].relative_to(ROOT))
     assert SHIPPED[site].with_name("actor.pt").is_file()
     # its checkpoint chosen on the validation episodes every run is scored on
