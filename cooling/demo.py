@@ -16,14 +16,13 @@ from cooling.control.safety import ShieldConfig
 from cooling.simulation import simulate
 from cooling.spec import ENVS_DIR, load_site
 
-#: The shipped run of each site, trained by the command in its model card. Enterprise's and
-#: highdensity's are the best on the validation episodes of the nine runs of the three
-#: shipped recipes (``benchmarks/algorithms.py --site SITE``); hyperscale's the best there
-#: of three SAC seeds (``--runs sac:0,sac:1,sac:2``).
+#: The shipped run of each site, trained by the command in its model card: the best on the
+#: validation episodes of the runs of ``benchmarks/algorithms.py --site SITE`` (the shipped
+#: recipes and their variants in ``agents/``; docs/RESULTS.md, "Algorithms and seeds").
 SHIPPED_RUNS = {
-    "enterprise": "enterprise-ppo-seed1",
-    "hyperscale": "hyperscale-sac-seed2",
-    "highdensity": "highdensity-sac-seed1",
+    "enterprise": "enterprise-ppo-gamma95-seed1",
+    "hyperscale": "hyperscale-sac-gamma95-seed0",
+    "highdensity": "highdensity-ppo-gamma95-seed1",
 }
 SHIPPED = {
     site: ENVS_DIR.parent / "agents" / run / "policy.zip" for site, run in SHIPPED_RUNS.items()

@@ -32,7 +32,7 @@ sleep 0.3
 
 cat > "$tmp/controller.yaml" <<YAML
 site: enterprise
-policy: $PWD/agents/enterprise-ppo-seed1/policy.zip
+policy: $PWD/agents/enterprise-ppo-gamma95-seed1/policy.zip
 broker: {port: $port, username: controller, password_env: DCC_MQTT_PASSWORD}
 controller: {time_scale: 2000, heartbeat_wall_s: 1.0}
 YAML

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -14,6 +15,7 @@ import yaml
 
 from cooling import train
 from cooling.control.policy import PolicyError, TorchActor
+from cooling.demo import SHIPPED
 
 TINY = {
     "algorithm": "PPO",
@@ -713,7 +715,8 @@ def test_algorithms_with_another_budget_trains_and_reads_its_own_folders(tmp_pat
     assert cmd[cmd.index("--steps") + 1] == "1234"
     assert "--steps" not in algorithms.command("enterprise", "ppo", 0, tmp_path / "x")
     # a finished 1,234-step run, in the folder --steps 1234 gives it
-    shipped = json.loads((train.ROOT / "agents/enterprise-ppo-seed1/model_card.json").read_text())
+    shipped = json.loads(SHIPPED["enterprise"].with_name("model_card.json").read_text())
+    shipped_recipe = re.search(r"--recipe agents/(\S+)\.yaml", shipped["command"])[1]
     recipe = train.load_recipe(ppo, site="enterprise", seed=0, steps=1234)
     folder = tmp_path / algorithms.folder_name("enterprise", "ppo", 0, 1234)
     assert folder.name == "enterprise-ppo-seed0-steps1234"
@@ -734,9 +737,11 @@ def test_algorithms_with_another_budget_trains_and_reads_its_own_folders(tmp_pat
     assert algorithms.main([*args, "--steps", str(train.load_recipe(ppo).steps)]) == 1
     assert "5,000,000 steps, in enterprise-ppo-seed0/" in capsys.readouterr().err
     # the shipped run is reused at the budget it was trained to
-    runs = ["--runs", "ppo:1", "--steps", str(shipped["steps"]), "--out", str(tmp_path)]
+    run = f"{shipped_recipe}:{shipped['seed']}"
+    runs = ["--runs", run, "--steps", str(shipped["steps"]), "--out", str(tmp_path)]
     assert algorithms.main(["--site", "enterprise", *runs, "--summary-only"]) == 0
-    assert f"| PPO | 1 | {shipped['steps']:,} |" in capsys.readouterr().out
+    row = f"| {shipped_recipe.upper()} | {shipped['seed']} | {shipped['steps']:,} |"
+    assert row in capsys.readouterr().out
 
 
 def test_algorithms_runs_any_recipe_in_agents_and_names_the_others(tmp_path, monkeypatch):
