@@ -1,4 +1,5 @@
-"""The perfect-knowledge optimiser: the upper bound RL agents are compared against.
+"""The perfect-knowledge optimiser: the reference RL agents are compared against (a search
+of plans, not a bound: a policy can beat it).
 
 A model-predictive controller with the true plant model (the simulator's own parameters
 and state) and the true weather and IT load ahead (PHYSICS.md §9). At every control
