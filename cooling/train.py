@@ -108,12 +108,29 @@ def _schedule(text: str) -> Callable[[float], float]:
     return linear
 
 
-def _constructor_kwargs(hyperparameters: dict[str, Any]) -> dict[str, Any]:
-    """The recipe's hyperparameters with its schedules made callables."""
+#: Hyperparameters of the policy network rather than the algorithm (SB3's policy_kwargs),
+#: by algorithm: PPO's initial log standard deviation of its Gaussian actions (SB3's
+#: default 0: a standard deviation of 1 in the [-1, 1] action units, so that an action at a
+#: bound is hard to hold while it explores). SAC's and TD3's need use_sde, which the
+#: deployed actor does not support.
+POLICY_HYPERPARAMETERS = {"PPO": {"log_std_init": (-5.0, 1.0)}}
+
+
+def _constructor_kwargs(recipe: Recipe) -> dict[str, Any]:
+    """The recipe's hyperparameters for the algorithm, with its schedules made callables."""
+    policy_keys = POLICY_HYPERPARAMETERS.get(recipe.algorithm, {})
     return {
         k: _schedule(v) if k in SCHEDULED and isinstance(v, str) else v
-        for k, v in hyperparameters.items()
+        for k, v in recipe.hyperparameters.items()
+        if k not in policy_keys
     }
+
+
+def _policy_kwargs(recipe: Recipe) -> dict[str, Any]:
+    """SB3's policy_kwargs: the network's layers and the recipe's policy hyperparameters."""
+    policy_keys = POLICY_HYPERPARAMETERS.get(recipe.algorithm, {})
+    extra = {k: v for k, v in recipe.hyperparameters.items() if k in policy_keys}
+    return {"net_arch": list(recipe.net_arch), **extra}
 
 
 #: Constructor arguments a recipe may not set (the trainer sets them).
@@ -174,6 +191,21 @@ def load_recipe(path: str | Path, **overrides: Any) -> Recipe:
                 raise RecipeError(f"{path}: hyperparameters: {key}: {exc}") from None
     allowed_hp = set(inspect.signature(_algorithm_class(recipe.algorithm).__init__).parameters)
     allowed_hp -= _RESERVED | {"self", "_init_setup_model"}
+    policy_hp = POLICY_HYPERPARAMETERS.get(recipe.algorithm, {})
+    allowed_hp |= set(policy_hp)
+    for key, (low, high) in policy_hp.items():
+        value = recipe.hyperparameters.get(key)
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise RecipeError(
+                f"{path}: hyperparameters: {key}: expected a number in [{low:g}, {high:g}] "
+                f"(got {value!r})"
+            )
     unknown = sorted(set(recipe.hyperparameters) - allowed_hp)
     if unknown:
         raise RecipeError(
@@ -350,8 +382,8 @@ def train(
         verbose=0,
         tensorboard_log=tb_dir,
         device="cpu",
-        policy_kwargs={"net_arch": list(recipe.net_arch)},
-        **_constructor_kwargs(recipe.hyperparameters),
+        policy_kwargs=_policy_kwargs(recipe),
+        **_constructor_kwargs(recipe),
         **extra,
     )
     callback = EvalCallback(

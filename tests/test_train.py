@@ -353,6 +353,21 @@ def test_a_linear_schedule_in_a_recipe_falls_to_zero_over_training(tmp_path):
     assert model.policy.optimizer.param_groups[0]["lr"] < 1e-3
 
 
+def test_a_recipe_sets_ppo_s_initial_exploration_through_policy_kwargs(tmp_path):
+    from stable_baselines3 import PPO
+
+    hp = {**TINY["hyperparameters"], "log_std_init": -2.0}
+    recipe = train.load_recipe(_recipe(tmp_path, hyperparameters=hp, eval_every_steps=10**6))
+    assert "log_std_init" not in train._constructor_kwargs(recipe)
+    assert train._policy_kwargs(recipe) == {"net_arch": [16, 16], "log_std_init": -2.0}
+    card = train.train(recipe, tmp_path / "out", "test", False)
+    assert card["recipe"]["hyperparameters"]["log_std_init"] == -2.0  # as written
+    # the trained policy explores with a standard deviation near e^-2, not SB3's default 1
+    # (a tiny budget moves it by far less than that)
+    log_std = PPO.load(tmp_path / "out" / "policy.zip", device="cpu").policy.log_std
+    assert log_std.detach().numpy() == pytest.approx(-2.0, abs=0.05)
+
+
 def test_same_recipe_and_seed_same_policy_figures(tmp_path, trained):
     _, first = trained
     card = train.train(train.load_recipe(_recipe(tmp_path)), tmp_path / "again", "test", False)
@@ -381,6 +396,12 @@ def test_same_recipe_and_seed_same_policy_figures(tmp_path, trained):
         ),
         ({"hyperparameters": {"learning_rate": "lin_-1"}}, r"learning_rate: expected"),
         ({"env": {"mode": "eval"}}, r"env: mode is the trainer's"),
+        (
+            {"hyperparameters": {"log_std_init": 3.0}},
+            r"log_std_init: expected a number in \[-5, 1\] \(got 3\.0\)",
+        ),
+        ({"hyperparameters": {"log_std_init": "low"}}, r"log_std_init: expected a number"),
+        ({"algorithm": "SAC", "hyperparameters": {"log_std_init": -1}}, r"unknown for SAC"),
     ],
 )
 def test_bad_recipes_get_clear_errors(tmp_path, changes, pattern):
@@ -436,6 +457,9 @@ def test_shipped_recipes_are_valid():
     )
     assert ppo95.hyperparameters == {**ppo.hyperparameters, "gamma": 0.95}
     assert dataclasses.replace(ppo95, hyperparameters=ppo.hyperparameters) == ppo
+    low = train.load_recipe(train.ROOT / "agents" / "ppo-gamma95-lowstd.yaml")
+    assert low.hyperparameters == {**ppo95.hyperparameters, "log_std_init": -1.0}
+    assert dataclasses.replace(low, hyperparameters=ppo.hyperparameters) == ppo
 
 
 def test_policy_controller_sees_what_the_environment_shows(trained):
