@@ -21,7 +21,7 @@ from cooling.spec import ENVS_DIR, load_site
 #: recipes and their variants in ``agents/``; docs/RESULTS.md, "Algorithms and seeds").
 SHIPPED_RUNS = {
     "enterprise": "enterprise-ppo-gamma95-seed1",
-    "hyperscale": "hyperscale-sac-gamma95-seed0",
+    "hyperscale": "hyperscale-ppo-gamma95-lowstd-seed2",
     "highdensity": "highdensity-ppo-gamma95-seed1",
 }
 SHIPPED = {
