@@ -703,12 +703,8 @@ def _benchmark(name: str):
     return module
 
 
-def _algorithms_benchmark():
-    return _benchmark("algorithms")
-
-
 def test_the_best_run_on_validation_is_named_only_among_comparable_runs():
-    algorithms = _algorithms_benchmark()
+    algorithms = _benchmark("algorithms")
 
     def card(reward, seed=train.VALIDATION_SEED, env=None):
         recipe = {"env": env or {"episode_days": 7}, "eval_episodes": 4}
@@ -733,7 +729,7 @@ def test_the_best_run_on_validation_is_named_only_among_comparable_runs():
 
 
 def test_algorithms_with_another_budget_trains_and_reads_its_own_folders(tmp_path, capsys):
-    algorithms = _algorithms_benchmark()
+    algorithms = _benchmark("algorithms")
     ppo = train.ROOT / "agents" / "ppo.yaml"
     cmd = algorithms.command("enterprise", "ppo", 0, tmp_path / "x", 1234)
     assert cmd[cmd.index("--steps") + 1] == "1234"
@@ -771,7 +767,7 @@ def test_algorithms_with_another_budget_trains_and_reads_its_own_folders(tmp_pat
 def test_algorithms_runs_any_recipe_in_agents_and_names_the_others(tmp_path, monkeypatch):
     import argparse
 
-    algorithms = _algorithms_benchmark()
+    algorithms = _benchmark("algorithms")
     assert {"sac", "ppo", "td3"} <= set(algorithms.recipe_names())
     assert algorithms._runs("sac:0, ppo:2") == [("sac", 0), ("ppo", 2)]
     with pytest.raises(argparse.ArgumentTypeError, match=r"RECIPE one of .*sac.*td3"):
