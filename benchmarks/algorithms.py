@@ -6,7 +6,9 @@
 
 Each run is one training command, ``cooling train --recipe agents/ALGO.yaml --site SITE
 --seed S --out OUT/SITE-ALGO-seedS``, exactly as a researcher would type it (4-12 min a
-run on one core for the shipped recipes). ALGO may name any recipe in ``agents/``: a
+run on one core for the shipped recipes). SITE is a shipped site's name or a spec's path
+(``envs/variants/enterprise-crah.yaml``, whose runs go by its spec's ``name``,
+``enterprise-crah-ALGO-seedS``, as in ``agents/``). ALGO may name any recipe in ``agents/``: a
 variant of a shipped recipe saved there as ``agents/NAME.yaml`` runs as ``NAME:SEED``,
 beside the others in the table, so that a change of hyperparameters is judged over
 seeds on the same validation episodes. A run whose model card is already there (in
@@ -88,6 +90,16 @@ def command(site: str, algo: str, seed: int, out: Path, steps: int | None = None
             "--seed", str(seed), *budget, "--out", str(out), "--no-progress"]  # fmt: skip
 
 
+def site_label(site: str) -> str:
+    """The name a site's runs go by: a shipped site's own (``enterprise``), or the ``name``
+    in the spec that a path gives (``envs/variants/enterprise-crah.yaml``:
+    ``enterprise-crah``, the name its runs have in ``agents/``). Raises the spec's error
+    for an unknown name or a spec that does not load."""
+    from cooling.spec import load_site
+
+    return load_site(site).name
+
+
 def folder_name(site: str, algo: str, seed: int, steps: int | None = None) -> str:
     """A run's folder under --out: the shipped name, with the budget when it is not the
     recipe's (``enterprise-ppo-seed0-steps7500000``)."""
@@ -161,7 +173,11 @@ def _train(runs: list[tuple[str, list[str], Path]], jobs: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--site", default="highdensity")
+    ap.add_argument(
+        "--site",
+        default="highdensity",
+        help="a shipped site's name or a spec's path (envs/variants/*.yaml)",
+    )
     ap.add_argument("--runs", type=_runs, default=_runs(DEFAULT_RUNS),
                     help=f"RECIPE:SEED,... for agents/RECIPE.yaml ({DEFAULT_RUNS})")  # fmt: skip
     ap.add_argument("--steps", type=int,
@@ -183,11 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.out.is_absolute():  # training runs in the repository root
         args.out = ROOT / args.out
     from cooling.evaluate import refresh_card
-    from cooling.spec import site_names
+    from cooling.spec import SpecError
     from cooling.train import VALIDATION_SEED, Recipe, load_recipe
 
-    if args.site not in site_names():
-        ap.error(f"--site {args.site!r}: expected one of {', '.join(site_names())}")
+    try:
+        label = site_label(args.site)
+    except SpecError as e:
+        ap.error(f"--site: {e}")
     found: dict[str, Path] = {}
     to_train: list[tuple[str, list[str], Path]] = []
     for algo, seed in args.runs:
@@ -197,8 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             recipe = load_recipe(ROOT / "agents" / f"{algo}.yaml", site=args.site, seed=seed,
                                  steps=steps)  # fmt: skip
         wanted = as_dict(recipe)
-        name = f"{args.site}-{algo}-seed{seed}"
-        out = args.out / folder_name(args.site, algo, seed, steps)
+        name = f"{label}-{algo}-seed{seed}"
+        out = args.out / folder_name(label, algo, seed, steps)
         for folder in (ROOT / "agents" / name, out):
             path = folder / "model_card.json"
             # a card written before a recipe field existed has that field's default; one
@@ -229,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             found[name] = out / "model_card.json"
     cards = []
     for algo, seed in args.runs:
-        name = f"{args.site}-{algo}-seed{seed}"
+        name = f"{label}-{algo}-seed{seed}"
         if name in found:
             card = _card(found[name])
             if args.rescore:  # in memory only: the card keeps its training record
@@ -246,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     scored_on = ("today's code and traces" if args.rescore
                  else "the episodes every run chose its checkpoint on")  # fmt: skip
-    print(f"{args.site}: validation reward (days 56, 147, 238, 329; {scored_on}); held-out "
+    print(f"{label}: validation reward (days 56, 147, 238, 329; {scored_on}); held-out "
           "weeks (days 21, 112, 203, 294), no shield:\n")  # fmt: skip
     print("| algorithm | seed | steps | wall time | validation reward | cooling saving vs fixed "
           "| vs rules | oracle capture | steps > 27 °C | hottest inlet |")  # fmt: skip

@@ -764,6 +764,30 @@ def test_algorithms_with_another_budget_trains_and_reads_its_own_folders(tmp_pat
     assert row in capsys.readouterr().out
 
 
+def test_algorithms_takes_a_variant_spec_by_its_path_and_names_its_runs_by_the_spec(
+    tmp_path, capsys
+):
+    algorithms = _benchmark("algorithms")
+    variant = "envs/variants/enterprise-crah.yaml"
+    assert algorithms.site_label(variant) == "enterprise-crah"
+    assert algorithms.site_label("hyperscale") == "hyperscale"
+    # the shipped variant run, agents/enterprise-crah-sac-seed0, is found by that name
+    card = json.loads((train.ROOT / "agents/enterprise-crah-sac-seed0/model_card.json").read_text())
+    args = ["--site", variant, "--runs", f"sac:{card['seed']}", "--out", str(tmp_path)]
+    assert algorithms.main([*args, "--summary-only"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("enterprise-crah: ")
+    assert f"| SAC | {card['seed']} | {card['steps']:,} |" in out
+    # a run not trained yet would be trained by the path, into the spec's name
+    assert algorithms.main([*args[:3], "ppo:7", *args[4:], "--summary-only"]) == 1
+    assert "missing: enterprise-crah-ppo-seed7" in capsys.readouterr().err
+    for bad in ("envs/variants/nope.yaml", "nowhere"):
+        with pytest.raises(SystemExit):
+            algorithms.main(["--site", bad, "--summary-only"])
+        err = capsys.readouterr().err
+        assert "--site" in err and ("not found" in err or "shipped sites: " in err)
+
+
 def test_algorithms_runs_any_recipe_in_agents_and_names_the_others(tmp_path, monkeypatch):
     import argparse
 
