@@ -174,6 +174,31 @@ def test_reward_terms_and_info():
     assert info["cost"] == 0.0
 
 
+def test_the_penalty_margin_moves_the_penalty_below_27_c_and_not_the_cost():
+    """penalty_margin_k = m: the same plant and energy term, a penalty from 27 − m °C on
+    (λ per K), the cost still counted above 27 °C."""
+    margin_k = 2.0
+    runs = {}
+    for m in (0.0, margin_k):
+        env = CoolingEnv("enterprise", penalty_margin_k=m)
+        env.reset(seed=0)
+        infos = []
+        for _ in range(12):  # warm, slow-pumping setpoints: the inlets climb past 25 °C
+            infos.append(env.step(np.array([1.0, 1.0, 1.0, -1.0], dtype=np.float32))[4])
+        runs[m] = infos
+    warm = [(a, b) for a, b in zip(runs[0.0], runs[margin_k], strict=True)
+            if a["max_inlet_c"] > 27.0 - margin_k]  # fmt: skip
+    assert warm, "the inlets never came within the margin: the test shows nothing"
+    for a, b in zip(runs[0.0], runs[margin_k], strict=True):
+        assert a["max_inlet_c"] == b["max_inlet_c"] and a["reward_energy"] == b["reward_energy"]
+        assert a["cost"] == b["cost"] == max(a["max_inlet_c"] - 27.0, 0.0)
+        expected = -max(a["max_inlet_c"] - (27.0 - margin_k), 0.0)  # λ = 1, no inlet > 32 °C
+        assert b["reward_penalty"] == pytest.approx(expected)
+    assert any(b["reward_penalty"] < a["reward_penalty"] for a, b in warm)
+    with pytest.raises(ValueError, match=r"penalty_margin_k must be in 0\.\.5 K \(got -1"):
+        CoolingEnv("enterprise", penalty_margin_k=-1.0)
+
+
 def test_domain_randomisation_and_sensor_noise_change_the_plant():
     base = _rollout(CoolingEnv("enterprise"), 1)[0]
     noisy = _rollout(CoolingEnv("enterprise", sensor_noise_c=0.5), 1)[0]

@@ -460,6 +460,11 @@ def test_shipped_recipes_are_valid():
     low = train.load_recipe(train.ROOT / "agents" / "ppo-gamma95-lowstd.yaml")
     assert low.hyperparameters == {**ppo95.hyperparameters, "log_std_init": -1.0}
     assert dataclasses.replace(low, hyperparameters=ppo.hyperparameters) == ppo
+    # the shield-margin variants are ppo-gamma95.yaml but for where the penalty starts
+    for name, margin_k in (("ppo-gamma95-margin05", 0.5), ("ppo-gamma95-margin1", 1.0)):
+        margin = train.load_recipe(train.ROOT / "agents" / f"{name}.yaml")
+        assert margin.env == {**ppo95.env, "penalty_margin_k": margin_k}
+        assert dataclasses.replace(margin, env=ppo95.env) == ppo95
 
 
 def test_policy_controller_sees_what_the_environment_shows(trained):

@@ -64,7 +64,8 @@ class CoolingEnv(gym.Env):
     and leakage; compute power is subtracted since no action changes it, so the optimum
     is that of facility energy), scaled to order 1, minus ``λ = penalty_per_k`` per K of
     hottest inlet above the recommended limit (27 °C), ten times that above the allowable
-    one (32 °C). ``info`` carries the terms (``reward_energy``, ``reward_penalty``),
+    one (32 °C); with ``penalty_margin_k = m`` the first term counts from 27 − m °C (the
+    cost does not move). ``info`` carries the terms (``reward_energy``, ``reward_penalty``),
     ``cost`` (K above the recommended limit, for constrained RL), ``pue`` (of the
     interval), the power breakdown [kW], ``facility_kwh``, ``cooling_kwh``, ``water_l``,
     ``carbon_kg`` and ``max_inlet_c``.
@@ -88,7 +89,7 @@ class CoolingEnv(gym.Env):
     ``sensor_noise_c=0`` (Gaussian noise on observed temperatures [K]), ``randomize=0``
     (domain randomisation: coil and tower effectiveness, thermal masses, recirculation
     and chiller capacity each scaled by U(1−x, 1+x) per episode), ``penalty_per_k=1``,
-    ``warmup_steps=12``.
+    ``penalty_margin_k=0`` (K below 27 °C where the penalty starts), ``warmup_steps=12``.
 
     ## Version history
 

@@ -72,6 +72,10 @@ class EnvOptions:
     sensor_noise_c: float = 0.0  # std of Gaussian noise on observed temperatures [K]
     randomize: float = 0.0  # relative half-width of the plant-parameter perturbation
     penalty_per_k: float = 1.0  # reward penalty per K of hottest inlet above recommended
+    # the penalty starts this far below the recommended limit [K]: a policy that will run
+    # behind the safety shield, which pulls back inlets predicted within its margin_k
+    # (0.5 K) of 27 °C with a pessimistic model, may learn to keep clear of it
+    penalty_margin_k: float = 0.0
     warmup_steps: int = 12
 
     def __post_init__(self) -> None:
@@ -85,6 +89,8 @@ class EnvOptions:
             raise ValueError(f"randomize must be in 0..0.5 (got {self.randomize})")
         if self.penalty_per_k < 0:
             raise ValueError(f"penalty_per_k must be >= 0 (got {self.penalty_per_k})")
+        if not 0.0 <= self.penalty_margin_k <= 5.0:
+            raise ValueError(f"penalty_margin_k must be in 0..5 K (got {self.penalty_margin_k})")
         if self.mode == "train":
             training_start_days(self.episode_days)  # an episode too long: a clear error
         elif self.episode_days > 7:
@@ -282,8 +288,14 @@ class BatchCore:
         env = self.spec.envelope
         excess = np.maximum(tel.inlet_max_c - env.recommended_high_c, 0.0)
         excess_allow = np.maximum(tel.inlet_max_c - env.allowable_high_c, 0.0)
+        margin = self.options.penalty_margin_k
+        penalised = (
+            excess
+            if margin == 0.0
+            else np.maximum(tel.inlet_max_c - (env.recommended_high_c - margin), 0.0)
+        )
         r_energy = -(tel.facility_kw - tel.it_compute_kw) / self.reward_scale_kw
-        r_penalty = -self.options.penalty_per_k * (excess + 10.0 * excess_allow)
+        r_penalty = -self.options.penalty_per_k * (penalised + 10.0 * excess_allow)
         h = self.spec.interval_s / 3600.0
         return {
             "reward": r_energy + r_penalty,
