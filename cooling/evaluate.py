@@ -76,7 +76,7 @@ def evaluate(
     spec: SiteSpec,
     policy: Any,
     weeks: str = "held-out",
-    shield: bool = False,
+    shield: bool | ShieldConfig = False,
     seed: int = 0,
     controllers: tuple[str, ...] = BASELINES,
     records: dict[str, list[dict]] | None = None,
@@ -88,6 +88,8 @@ def evaluate(
     """Run the policy and the baselines on the same weeks; the comparison as a dict.
 
     ``policy``: a :class:`PolicyController` or any controller (e.g. a test adversary).
+    ``shield``: run the policy behind the safety shield (True: its default tuning; a
+    :class:`ShieldConfig`: that tuning).
     ``records``: receives each controller's per-interval history (for plots).
     ``perturb`` and ``sensor_noise_c`` (as in :func:`cooling.simulation.simulate`): every
     controller runs on the same plant, off its spec by up to that fraction, and sees
@@ -110,6 +112,9 @@ def evaluate(
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1 (got {jobs})")
     want = records is not None
+    shield_config = shield if isinstance(shield, ShieldConfig) else None
+    if shield is True:
+        shield_config = ShieldConfig()
     pool = None
     runs: dict[str, list[dict]] = {}
     names = (["policy"] if policy is not None else []) + list(controllers)
@@ -125,8 +130,7 @@ def evaluate(
             for day in starts:
                 if name == "policy":
                     record: list[dict] | None = [] if want else None
-                    cfg = ShieldConfig() if shield else None
-                    report = simulate(spec, policy, 7.0, day, (seed,), shield=cfg,
+                    report = simulate(spec, policy, 7.0, day, (seed,), shield=shield_config,
                                       record=record, perturb=perturb,
                                       sensor_noise_c=sensor_noise_c)[0]  # fmt: skip
                 elif pool is not None:

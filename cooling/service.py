@@ -71,6 +71,10 @@ class ControllerConfig:
     instance: str = "controller-1"
     policy_timeout_s: float = 2.0
     utc_offset_h: float | None = None  # the site's standard time − UTC; None: its weather file's
+    # how much worse than the site spec the shield's model takes the plant (its
+    # ShieldConfig.robust_fraction): the trade-off between the savings a policy keeps and
+    # the margin against a plant off its spec (docs/RESULTS.md, "Behind the shield")
+    shield_robust_fraction: float = 0.1
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.heartbeat_wall_s <= 300:
@@ -85,6 +89,12 @@ class ControllerConfig:
             )
         if self.command_ttl_s < 0 or self.stale_after_s < 0:
             raise ConfigError("controller.command_ttl_s and stale_after_s must be >= 0")
+        rf = self.shield_robust_fraction
+        if isinstance(rf, bool) or not isinstance(rf, int | float) or not 0.0 <= rf <= 0.5:
+            raise ConfigError(
+                "controller.shield_robust_fraction must be a number in 0..0.5, how much worse "
+                f"than its spec the shield's model takes the plant, e.g. 0.1 (got {rf!r})"
+            )
         lo, hi = UTC_OFFSET_RANGE_H
         if self.utc_offset_h is not None and not (
             isinstance(self.utc_offset_h, int | float)
@@ -295,7 +305,8 @@ class Controller:
             def policy(telemetry):
                 return ctrl(telemetry, hours=self._hours)
 
-        shield = ShieldConfig(stale_after_s=self.stale_s, fallback=cc.fallback)
+        shield = ShieldConfig(stale_after_s=self.stale_s, fallback=cc.fallback,
+                              robust_fraction=float(cc.shield_robust_fraction))  # fmt: skip
         self.runtime = Runtime(self.spec, policy, mode=config.mode, shield_config=shield,
                                policy_timeout_s=cc.policy_timeout_s,
                                follow_plant_setpoints=True)  # fmt: skip

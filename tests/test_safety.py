@@ -209,3 +209,26 @@ def test_the_crah_air_flow_is_limited_and_checked_like_every_setpoint():
     plain = SafetyShield(load_site("enterprise"))
     d = plain.decide(np.array([8.0, 19.0, 28.0, 0.9, 0.0, 0.3]), dict(reading), ts=0.0)
     assert d.applied is not None and d.applied[5] == 1.0
+
+
+def test_evaluate_runs_the_policy_behind_the_shield_tuning_it_is_given(monkeypatch):
+    """``evaluate(shield=...)``: False runs the policy bare, True behind the default
+    shield, a ShieldConfig behind that one; the baselines never behind a shield."""
+    import cooling.evaluate as evaluation
+
+    seen: list[tuple[str, object]] = []
+    real = evaluation.simulate
+
+    def one_day(spec, controller, days, start_day, seeds, **kw):
+        seen.append((getattr(controller, "name", "?"), kw.get("shield")))
+        return real(spec, controller, 0.05, start_day, seeds, **kw)  # an hour and a bit
+
+    monkeypatch.setattr(evaluation, "simulate", one_day)
+    spec = load_site("enterprise")
+    tuned = ShieldConfig(robust_fraction=0.05)
+    for shield, expected in ((False, None), (True, ShieldConfig()), (tuned, tuned)):
+        seen.clear()
+        out = evaluation.evaluate(spec, make("random", spec), shield=shield, controllers=("rules",))
+        assert {cfg for name, cfg in seen if name == "random"} == {expected}
+        assert {cfg for name, cfg in seen if name == "rules"} == {None}
+        assert ("shield_interventions" in out["controllers"]["policy"]) == (expected is not None)

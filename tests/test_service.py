@@ -7,11 +7,13 @@ import json
 import os
 import time
 
+import numpy as np
 import pytest
 
 from cooling.io import messages as msg
 from cooling.io.mqtt import BrokerConfig
 from cooling.service import (
+    ConfigError,
     Controller,
     ControllerConfig,
     PlantClock,
@@ -128,6 +130,22 @@ def test_virtual_plant_and_controller_read_the_same_hour_of_the_traces():
     for bad in (15, "five", -13, True):
         with pytest.raises(ValueError, match=r"utc_offset_h must be .* in -12\.\.14"):
             ControllerConfig(utc_offset_h=bad)
+
+
+def test_the_shields_pessimism_is_the_controller_configs_and_checked():
+    assert make().runtime.shield.config.robust_fraction == 0.1  # the shield's default
+    c = make(shield_robust_fraction=0.05)
+    assert c.runtime.shield.config.robust_fraction == 0.05
+    # the shield's model of the plant is the spec's made that much worse
+    from cooling.control.safety import pessimistic_params
+
+    assert np.array_equal(c.runtime.shield.params.data, pessimistic_params(c.spec, 0.05).data)
+    assert not np.array_equal(c.runtime.shield.params.data, make().runtime.shield.params.data)
+    for bad in (-0.1, 0.6, "low", True, None):
+        with pytest.raises(
+            ConfigError, match=r"shield_robust_fraction must be a number in 0\.\.0\.5"
+        ):
+            ControllerConfig(shield_robust_fraction=bad)
 
 
 def test_virtual_plant_stays_in_step_with_the_controller_across_29_february(monkeypatch):
