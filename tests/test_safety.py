@@ -232,3 +232,25 @@ def test_evaluate_runs_the_policy_behind_the_shield_tuning_it_is_given(monkeypat
         assert {cfg for name, cfg in seen if name == "random"} == {expected}
         assert {cfg for name, cfg in seen if name == "rules"} == {None}
         assert ("shield_interventions" in out["controllers"]["policy"]) == (expected is not None)
+
+
+def test_the_shield_tuning_benchmark_refuses_bad_arguments_with_the_reason(capsys):
+    import importlib.util
+
+    from cooling.spec import ENVS_DIR
+
+    path = ENVS_DIR.parent / "benchmarks" / "shield_tuning.py"
+    spec = importlib.util.spec_from_file_location("shield_tuning_benchmark", path)
+    tuning = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tuning)
+    assert tuning._fractions("0,0.05,0.1") == [0.0, 0.05, 0.1]
+    for argv, said in (
+        (["--robust-fractions", "0.7"], "each robust fraction must be in 0..0.5"),
+        (["--robust-fractions", "a,b"], "expected numbers separated by commas"),
+        (["--sites", "mars"], "unknown mars; shipped: enterprise"),
+        (["--seeds", "0"], "--seeds must be at least 1"),
+        (["--jobs", "0"], "--jobs must be at least 1"),
+    ):
+        with pytest.raises(SystemExit):
+            tuning.main(argv)
+        assert said in capsys.readouterr().err
