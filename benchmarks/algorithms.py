@@ -100,6 +100,30 @@ def site_label(site: str) -> str:
     return load_site(site).name
 
 
+def site_argument(site: str) -> str:
+    """``--site`` as the training command and the model cards give it: a shipped site's
+    name as it is, a spec's path relative to the repository root where it lies inside it
+    (``./envs/variants/x.yaml``, or the absolute path, both ``envs/variants/x.yaml``, so
+    that a run already trained is found whichever way the path was typed). A path to a
+    shipped site's own spec is refused: its runs would take the shipped site's folders."""
+    from cooling.spec import SpecError, site_names
+
+    path = Path(site)
+    if path.suffix not in (".yaml", ".yml"):
+        return site
+    found = path if path.is_file() else ROOT / path
+    if found.is_file():
+        found = found.resolve()
+        if found.is_relative_to(ROOT):
+            site = found.relative_to(ROOT).as_posix()
+        else:
+            site = str(found)
+    name = site_label(site)
+    if name in site_names():
+        raise SpecError(f"{site} is the shipped site {name!r}'s spec: give its name, --site {name}")
+    return site
+
+
 def folder_name(site: str, algo: str, seed: int, steps: int | None = None) -> str:
     """A run's folder under --out: the shipped name, with the budget when it is not the
     recipe's (``enterprise-ppo-seed0-steps7500000``)."""
@@ -203,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     from cooling.train import VALIDATION_SEED, Recipe, load_recipe
 
     try:
+        args.site = site_argument(args.site)
         label = site_label(args.site)
     except SpecError as e:
         ap.error(f"--site: {e}")

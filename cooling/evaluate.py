@@ -89,7 +89,7 @@ def evaluate(
 
     ``policy``: a :class:`PolicyController` or any controller (e.g. a test adversary).
     ``shield``: run the policy behind the safety shield (True: its default tuning; a
-    :class:`ShieldConfig`: that tuning).
+    :class:`ShieldConfig`: that tuning, which the result records under ``shield``).
     ``records``: receives each controller's per-interval history (for plots).
     ``perturb`` and ``sensor_noise_c`` (as in :func:`cooling.simulation.simulate`): every
     controller runs on the same plant, off its spec by up to that fraction, and sees
@@ -113,7 +113,7 @@ def evaluate(
         raise ValueError(f"jobs must be at least 1 (got {jobs})")
     want = records is not None
     shield_config = shield if isinstance(shield, ShieldConfig) else None
-    if shield is True:
+    if shield_config is None and shield:
         shield_config = ShieldConfig()
     pool = None
     runs: dict[str, list[dict]] = {}
@@ -151,6 +151,8 @@ def evaluate(
         pool.shutdown()
     result = {name: _sum_reports(reports) for name, reports in runs.items()}
     out: dict = {"site": spec.name, "weeks": starts, "controllers": result}
+    if shield_config is not None:  # the policy ran behind the shield, tuned so
+        out["shield"] = dataclasses.asdict(shield_config)
     if perturb or sensor_noise_c:
         out["perturb"], out["sensor_noise_c"] = perturb, sensor_noise_c
     if getattr(policy, "weather_offset_days", 0):

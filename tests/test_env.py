@@ -195,8 +195,9 @@ def test_the_penalty_margin_moves_the_penalty_below_27_c_and_not_the_cost():
         expected = -max(a["max_inlet_c"] - (27.0 - margin_k), 0.0)  # λ = 1, no inlet > 32 °C
         assert b["reward_penalty"] == pytest.approx(expected)
     assert any(b["reward_penalty"] < a["reward_penalty"] for a, b in warm)
-    with pytest.raises(ValueError, match=r"penalty_margin_k must be in 0\.\.5 K \(got -1"):
-        CoolingEnv("enterprise", penalty_margin_k=-1.0)
+    for bad in (-1.0, 6, "0.5", True):
+        with pytest.raises(ValueError, match=r"penalty_margin_k must be a number in 0\.\.5 K"):
+            CoolingEnv("enterprise", penalty_margin_k=bad)
 
 
 def test_domain_randomisation_and_sensor_noise_change_the_plant():

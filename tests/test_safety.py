@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -232,6 +233,14 @@ def test_evaluate_runs_the_policy_behind_the_shield_tuning_it_is_given(monkeypat
         assert {cfg for name, cfg in seen if name == "random"} == {expected}
         assert {cfg for name, cfg in seen if name == "rules"} == {None}
         assert ("shield_interventions" in out["controllers"]["policy"]) == (expected is not None)
+        recorded = out.get("shield")
+        assert recorded == (None if expected is None else dataclasses.asdict(expected))
+    seen.clear()  # a truthy flag that is not True (numpy's) still means the default shield
+    evaluation.evaluate(spec, make("random", spec), shield=np.True_, controllers=())
+    assert set(seen) == {("random", ShieldConfig())}
+    for bad in (-0.1, 0.6, "0.1", True):
+        with pytest.raises(ValueError, match=r"robust_fraction must be a number in 0\.\.0\.5"):
+            ShieldConfig(robust_fraction=bad)
 
 
 def test_the_shield_tuning_benchmark_refuses_bad_arguments_with_the_reason(capsys):
@@ -254,3 +263,33 @@ def test_the_shield_tuning_benchmark_refuses_bad_arguments_with_the_reason(capsy
         with pytest.raises(SystemExit):
             tuning.main(argv)
         assert said in capsys.readouterr().err
+
+
+def test_the_shield_tuning_table_gives_ranges_sums_and_maxima_over_the_plants():
+    import importlib.util
+
+    from cooling.spec import ENVS_DIR
+
+    path = ENVS_DIR.parent / "benchmarks" / "shield_tuning.py"
+    spec = importlib.util.spec_from_file_location("shield_tuning_table", path)
+    tuning = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tuning)
+
+    def plant(saving, minutes, hottest):
+        return {"saving_vs_rules": saving, "minutes_above_recommended": minutes,
+                "max_inlet_c": hottest}  # fmt: skip
+
+    result = {
+        "site": "highdensity", "robust_fraction": 0.05,
+        "nominal": [plant(0.044, 0.0, 26.3)],
+        "10 % off + noise": [plant(-0.0004, 5.0, 26.1), plant(0.067, 10.0, 27.4),
+                             plant(0.03, 0.0, 26.0)],
+        "random": {"minutes_above_recommended": 0.0, "max_inlet_c": 26.25},
+        "adversarial": {"minutes_above_recommended": 15.0, "max_inlet_c": 27.1},
+    }  # fmt: skip
+    lines = tuning.table([result], seeds=3).splitlines()
+    assert "10 % off + noise (seeds 0-2): vs rules" in lines[0]
+    assert lines[0].count("|") == lines[1].count("|") == lines[2].count("|") == 13
+    assert lines[2] == ("| 0.05 | highdensity | 4.4% | 0 | 26.3 °C | 0.0% to 6.7% | 15 "
+                        "| 27.4 °C | 0 | 26.2 °C | 15 | 27.1 °C |")  # fmt: skip
+    assert tuning._percent(-0.0006) == "-0.1%" and tuning._percent(0.0) == "0.0%"

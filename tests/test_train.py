@@ -770,7 +770,7 @@ def test_algorithms_with_another_budget_trains_and_reads_its_own_folders(tmp_pat
 
 
 def test_algorithms_takes_a_variant_spec_by_its_path_and_names_its_runs_by_the_spec(
-    tmp_path, capsys
+    tmp_path, capsys, monkeypatch
 ):
     algorithms = _benchmark("algorithms")
     variant = "envs/variants/enterprise-crah.yaml"
@@ -786,11 +786,20 @@ def test_algorithms_takes_a_variant_spec_by_its_path_and_names_its_runs_by_the_s
     # a run not trained yet would be trained by the path, into the spec's name
     assert algorithms.main([*args[:3], "ppo:7", *args[4:], "--summary-only"]) == 1
     assert "missing: enterprise-crah-ppo-seed7" in capsys.readouterr().err
-    for bad in ("envs/variants/nope.yaml", "nowhere"):
+    # however the path is typed, the same run: ./path, or absolute from another folder
+    assert algorithms.site_argument(f"./{variant}") == variant
+    monkeypatch.chdir(tmp_path)
+    absolute = str(train.ROOT / variant)
+    assert algorithms.site_argument(absolute) == variant
+    assert algorithms.main(["--site", absolute, *args[2:], "--summary-only"]) == 0
+    assert f"| SAC | {card['seed']} |" in capsys.readouterr().out
+    assert algorithms.site_argument("enterprise") == "enterprise"
+    for bad, said in (("envs/variants/nope.yaml", "not found"), ("nowhere", "shipped sites: "),
+                      ("envs/enterprise.yaml", "give its name, --site enterprise")):  # fmt: skip
         with pytest.raises(SystemExit):
             algorithms.main(["--site", bad, "--summary-only"])
         err = capsys.readouterr().err
-        assert "--site" in err and ("not found" in err or "shipped sites: " in err)
+        assert "--site" in err and said in err
 
 
 def test_algorithms_runs_any_recipe_in_agents_and_names_the_others(tmp_path, monkeypatch):

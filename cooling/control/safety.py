@@ -67,6 +67,12 @@ class ShieldConfig:
             raise ValueError(f"fallback must be 'rules' or 'none' (got {self.fallback!r})")
         if self.horizon_steps < 1:
             raise ValueError("horizon_steps must be >= 1")
+        rf = self.robust_fraction
+        if isinstance(rf, bool) or not isinstance(rf, int | float) or not 0.0 <= rf <= 0.5:
+            raise ValueError(
+                "robust_fraction must be a number in 0..0.5, how much worse than its spec the "
+                f"shield's model takes the plant (got {rf!r})"
+            )
 
 
 @dataclass(frozen=True)

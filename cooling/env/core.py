@@ -89,8 +89,9 @@ class EnvOptions:
             raise ValueError(f"randomize must be in 0..0.5 (got {self.randomize})")
         if self.penalty_per_k < 0:
             raise ValueError(f"penalty_per_k must be >= 0 (got {self.penalty_per_k})")
-        if not 0.0 <= self.penalty_margin_k <= 5.0:
-            raise ValueError(f"penalty_margin_k must be in 0..5 K (got {self.penalty_margin_k})")
+        m = self.penalty_margin_k
+        if isinstance(m, bool) or not isinstance(m, int | float) or not 0.0 <= m <= 5.0:
+            raise ValueError(f"penalty_margin_k must be a number in 0..5 K (got {m!r})")
         if self.mode == "train":
             training_start_days(self.episode_days)  # an episode too long: a clear error
         elif self.episode_days > 7:
