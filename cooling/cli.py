@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # rich is imported where a table is printed, not at start-up
     from rich.console import Console
     from rich.table import Table
 
+    from cooling.control.safety import ShieldConfig
+
 
 def _number(check, allowed: str):
     """An argparse type: a float for which ``check(value)`` holds, else a clear error."""
@@ -53,6 +55,23 @@ def _number(check, allowed: str):
 _positive_float = _number(lambda v: v > 0, "must be > 0")
 _fraction = _number(lambda v: 0 <= v <= 0.5, "must be in 0..0.5")
 _noise = _number(lambda v: 0 <= v <= 5, "must be in 0..5 K")
+ROBUST_FRACTION_HELP = (
+    "with --shield: how much worse than the spec the shield's model takes the plant "
+    "(0-0.5; 0.1, the default; docs/RESULTS.md, 'Behind the shield')"
+)
+
+
+def _shield_config(args: argparse.Namespace) -> ShieldConfig | None:
+    """The ShieldConfig that --shield and --shield-robust-fraction ask for, or None."""
+    from cooling.control.safety import ShieldConfig
+
+    if args.shield_robust_fraction is not None and not args.shield:
+        raise ValueError("--shield-robust-fraction tunes the shield: give --shield too")
+    if not args.shield:
+        return None
+    if args.shield_robust_fraction is None:
+        return ShieldConfig()
+    return ShieldConfig(robust_fraction=args.shield_robust_fraction)
 
 
 def _offset_days(text: str) -> int:
@@ -122,6 +141,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--shield", action="store_true", help="put the safety shield between controller and plant"
     )
+    sim.add_argument("--shield-robust-fraction", type=_fraction, metavar="F",
+                     help=ROBUST_FRACTION_HELP)  # fmt: skip
     sim.add_argument(
         "--perturb",
         type=_fraction,
@@ -180,6 +201,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--weather", help="another weather file (EPW or reduced CSV)")
     ev.add_argument("--workload", help="another workload CSV (cpu_load column)")
     ev.add_argument("--shield", action="store_true", help="run the policy behind the shield")
+    ev.add_argument("--shield-robust-fraction", type=_fraction, metavar="F",
+                    help=ROBUST_FRACTION_HELP)  # fmt: skip
     ev.add_argument("--perturb", type=_fraction, default=0.0,
                     help="the plant off its spec by up to this fraction (0-0.5), for every "
                          "controller")  # fmt: skip
@@ -236,14 +259,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def _simulate(args: argparse.Namespace) -> int:
     from cooling.control.baselines import make
-    from cooling.control.safety import ShieldConfig
     from cooling.simulation import simulate
 
     spec = load_site(args.site)
     controller = make(args.controller, spec)
+    shield = _shield_config(args)
     options = {
         "seeds": (args.seed,),
-        "shield": ShieldConfig() if args.shield else None,
+        "shield": shield,
         "perturb": args.perturb,
         "sensor_noise_c": args.sensor_noise,
     }
@@ -279,6 +302,8 @@ def _simulate(args: argparse.Namespace) -> int:
         "sensor_noise_c": args.sensor_noise,
         **report,
     }
+    if shield is not None:
+        report["shield_robust_fraction"] = shield.robust_fraction
     if args.json:
         print(json.dumps(report))
     else:
@@ -411,7 +436,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     else:
         policy = load_policy(args.policy, spec, args.weather_offset_days)
     records: dict | None = {} if args.plot else None
-    run = functools.partial(ev.evaluate, spec, policy, args.weeks, args.shield, args.seed,
+    shield = _shield_config(args) or False
+    run = functools.partial(ev.evaluate, spec, policy, args.weeks, shield, args.seed,
                             args.baselines, records=records, perturb=args.perturb,
                             sensor_noise_c=args.sensor_noise, jobs=args.jobs)  # fmt: skip
     if args.json:

@@ -2,7 +2,8 @@
 
     cooling evaluate --policy agents/…/policy.zip [--site SITE]
                      [--weeks held-out|validation|all]
-                     [--weather FILE.epw] [--workload FILE.csv] [--shield] [--seed S]
+                     [--weather FILE.epw] [--workload FILE.csv] [--seed S]
+                     [--shield [--shield-robust-fraction F]]
                      [--perturb F] [--sensor-noise K] [--baselines fixed,rules,oracle|none]
                      [--jobs N] [--plot FILE.png] [--json]
 

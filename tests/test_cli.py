@@ -64,8 +64,30 @@ def test_simulate_with_the_shield_reports_its_work():
     assert report["shield"] is True and report["shield_interventions"] > 0
     assert "fallback_steps" in report
     assert report["minutes_above_recommended"] == 0.0
+    assert report["shield_robust_fraction"] == 0.1  # the shield's default pessimism
     out = run("simulate", "--perturb", "0.9")
     assert out.returncode == 2 and "0..0.5" in out.stderr
+
+
+def test_the_shields_pessimism_is_a_command_line_setting():
+    out = run(
+        "simulate", "--controller", "adversarial", "--shield", "--shield-robust-fraction", "0.05",
+        "--days", "0.2", "--start", "185", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["shield_robust_fraction"] == 0.05
+    out = run("evaluate", "--policy", "random", "--site", "enterprise", "--shield",
+              "--shield-robust-fraction", "0.05", "--baselines", "none", "--json")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["shield"]["robust_fraction"] == 0.05
+    assert result["controllers"]["policy"]["shield_interventions"] > 0
+    for command in (["simulate", "--days", "0.1"],
+                    ["evaluate", "--policy", "random", "--site", "enterprise"]):  # fmt: skip
+        out = run(*command, "--shield-robust-fraction", "0.05")
+        assert out.returncode == 2 and "give --shield too" in out.stderr
+        out = run(*command, "--shield", "--shield-robust-fraction", "0.7")
+        assert out.returncode == 2 and "--shield-robust-fraction: must be in 0..0.5" in out.stderr
     out = run("simulate", "--controller", "nan", "--days", "0.1")
     assert out.returncode == 2 and "non-finite setpoint" in out.stderr
 
