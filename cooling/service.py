@@ -89,12 +89,10 @@ class ControllerConfig:
             )
         if self.command_ttl_s < 0 or self.stale_after_s < 0:
             raise ConfigError("controller.command_ttl_s and stale_after_s must be >= 0")
-        rf = self.shield_robust_fraction
-        if isinstance(rf, bool) or not isinstance(rf, int | float) or not 0.0 <= rf <= 0.5:
-            raise ConfigError(
-                "controller.shield_robust_fraction must be a number in 0..0.5, how much worse "
-                f"than its spec the shield's model takes the plant, e.g. 0.1 (got {rf!r})"
-            )
+        try:  # the shield checks its own tuning
+            ShieldConfig(robust_fraction=self.shield_robust_fraction)
+        except ValueError as exc:
+            raise ConfigError(f"controller.shield_{exc}") from None
         lo, hi = UTC_OFFSET_RANGE_H
         if self.utc_offset_h is not None and not (
             isinstance(self.utc_offset_h, int | float)

@@ -35,3 +35,16 @@ def constant_inputs(spec, n=1, setpoints=None, dry_bulb_c=30.0, wet_bulb_c=22.0,
     it_kw = spec.it.capacity_kw * load
     dist = plantmod.Disturbances(np.tile([dry_bulb_c, wet_bulb_c, it_kw], (n, 1)))
     return params, sp, dist
+
+
+def load_benchmark(name: str):
+    """A script of benchmarks/ (not a package) loaded as a module."""
+    import importlib.util
+
+    from cooling.spec import ENVS_DIR
+
+    path = ENVS_DIR.parent / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

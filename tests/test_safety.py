@@ -15,7 +15,7 @@ from cooling.control.safety import SafetyShield, ShieldConfig
 from cooling.plant import plant as plantmod
 from cooling.simulation import simulate
 from cooling.spec import load_site
-from tests.conftest import constant_inputs, with_airflow
+from tests.conftest import constant_inputs, load_benchmark, with_airflow
 
 
 @pytest.mark.parametrize("name", ["random", "adversarial", "nan"])
@@ -244,14 +244,7 @@ def test_evaluate_runs_the_policy_behind_the_shield_tuning_it_is_given(monkeypat
 
 
 def test_the_shield_tuning_benchmark_refuses_bad_arguments_with_the_reason(capsys):
-    import importlib.util
-
-    from cooling.spec import ENVS_DIR
-
-    path = ENVS_DIR.parent / "benchmarks" / "shield_tuning.py"
-    spec = importlib.util.spec_from_file_location("shield_tuning_benchmark", path)
-    tuning = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tuning)
+    tuning = load_benchmark("shield_tuning")
     assert tuning._fractions("0,0.05,0.1") == [0.0, 0.05, 0.1]
     for argv, said in (
         (["--robust-fractions", "0.7"], "each robust fraction must be in 0..0.5"),
@@ -266,14 +259,7 @@ def test_the_shield_tuning_benchmark_refuses_bad_arguments_with_the_reason(capsy
 
 
 def test_the_shield_tuning_table_gives_ranges_sums_and_maxima_over_the_plants():
-    import importlib.util
-
-    from cooling.spec import ENVS_DIR
-
-    path = ENVS_DIR.parent / "benchmarks" / "shield_tuning.py"
-    spec = importlib.util.spec_from_file_location("shield_tuning_table", path)
-    tuning = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tuning)
+    tuning = load_benchmark("shield_tuning")
 
     def plant(saving, minutes, hottest):
         return {"saving_vs_rules": saving, "minutes_above_recommended": minutes,

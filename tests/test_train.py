@@ -16,6 +16,7 @@ import yaml
 from cooling import train
 from cooling.control.policy import PolicyError, TorchActor
 from cooling.demo import SHIPPED
+from tests.conftest import load_benchmark
 
 TINY = {
     "algorithm": "PPO",
@@ -697,19 +698,8 @@ def test_evaluate_in_worker_processes_gives_the_same_result(trained):
         evaluate(site, policy, controllers=("fixed",), jobs=0)
 
 
-def _benchmark(name: str):
-    """A script of benchmarks/ (not a package) loaded as a module."""
-    import importlib.util
-
-    path = train.ROOT / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_best_run_on_validation_is_named_only_among_comparable_runs():
-    algorithms = _benchmark("algorithms")
+    algorithms = load_benchmark("algorithms")
 
     def card(reward, seed=train.VALIDATION_SEED, env=None):
         recipe = {"env": env or {"episode_days": 7}, "eval_episodes": 4}
@@ -734,7 +724,7 @@ def test_the_best_run_on_validation_is_named_only_among_comparable_runs():
 
 
 def test_algorithms_with_another_budget_trains_and_reads_its_own_folders(tmp_path, capsys):
-    algorithms = _benchmark("algorithms")
+    algorithms = load_benchmark("algorithms")
     ppo = train.ROOT / "agents" / "ppo.yaml"
     cmd = algorithms.command("enterprise", "ppo", 0, tmp_path / "x", 1234)
     assert cmd[cmd.index("--steps") + 1] == "1234"
@@ -772,7 +762,7 @@ def test_algorithms_with_another_budget_trains_and_reads_its_own_folders(tmp_pat
 def test_algorithms_takes_a_variant_spec_by_its_path_and_names_its_runs_by_the_spec(
     tmp_path, capsys, monkeypatch
 ):
-    algorithms = _benchmark("algorithms")
+    algorithms = load_benchmark("algorithms")
     variant = "envs/variants/enterprise-crah.yaml"
     assert algorithms.site_label(variant) == "enterprise-crah"
     assert algorithms.site_label("hyperscale") == "hyperscale"
@@ -805,7 +795,7 @@ def test_algorithms_takes_a_variant_spec_by_its_path_and_names_its_runs_by_the_s
 def test_algorithms_runs_any_recipe_in_agents_and_names_the_others(tmp_path, monkeypatch):
     import argparse
 
-    algorithms = _benchmark("algorithms")
+    algorithms = load_benchmark("algorithms")
     assert {"sac", "ppo", "td3"} <= set(algorithms.recipe_names())
     assert algorithms._runs("sac:0, ppo:2") == [("sac", 0), ("ppo", 2)]
     with pytest.raises(argparse.ArgumentTypeError, match=r"RECIPE one of .*sac.*td3"):
@@ -821,7 +811,7 @@ def test_algorithms_runs_any_recipe_in_agents_and_names_the_others(tmp_path, mon
 
 
 def test_curves_tabulates_and_draws_the_validation_curves_from_the_cards(tmp_path, capsys):
-    curves = _benchmark("curves")
+    curves = load_benchmark("curves")
     steps, rewards = [100, 200, 300, 400, 500, 600], [-9.0, -7.0, -5.0, -6.0, -5.5, -5.25]
     run = tmp_path / "hyperscale-sac-seed0"
     run.mkdir()

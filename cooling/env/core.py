@@ -289,12 +289,8 @@ class BatchCore:
         env = self.spec.envelope
         excess = np.maximum(tel.inlet_max_c - env.recommended_high_c, 0.0)
         excess_allow = np.maximum(tel.inlet_max_c - env.allowable_high_c, 0.0)
-        margin = self.options.penalty_margin_k
-        penalised = (
-            excess
-            if margin == 0.0
-            else np.maximum(tel.inlet_max_c - (env.recommended_high_c - margin), 0.0)
-        )
+        penalty_from_c = env.recommended_high_c - self.options.penalty_margin_k
+        penalised = np.maximum(tel.inlet_max_c - penalty_from_c, 0.0)
         r_energy = -(tel.facility_kw - tel.it_compute_kw) / self.reward_scale_kw
         r_penalty = -self.options.penalty_per_k * (penalised + 10.0 * excess_allow)
         h = self.spec.interval_s / 3600.0
