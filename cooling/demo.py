@@ -22,7 +22,7 @@ from cooling.spec import ENVS_DIR, load_site
 SHIPPED_RUNS = {
     "enterprise": "enterprise-ppo-gamma95-seed1",
     "hyperscale": "hyperscale-ppo-gamma95-lowstd-seed2",
-    "highdensity": "highdensity-ppo-gamma95-seed1",
+    "highdensity": "highdensity-ppo-gamma95-lowstd-seed2",
 }
 SHIPPED = {
     site: ENVS_DIR.parent / "agents" / run / "policy.zip" for site, run in SHIPPED_RUNS.items()
