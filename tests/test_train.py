@@ -461,6 +461,9 @@ def test_shipped_recipes_are_valid():
     low = train.load_recipe(train.ROOT / "agents" / "ppo-gamma95-lowstd.yaml")
     assert low.hyperparameters == {**ppo95.hyperparameters, "log_std_init": -1.0}
     assert dataclasses.replace(low, hyperparameters=ppo.hyperparameters) == ppo
+    lowlin = train.load_recipe(train.ROOT / "agents" / "ppo-gamma95-lowstd-lrlin.yaml")
+    assert lowlin.hyperparameters == {**low.hyperparameters, "learning_rate": "lin_3e-4"}
+    assert dataclasses.replace(lowlin, hyperparameters=ppo.hyperparameters) == ppo
     # the shield-margin variants are ppo-gamma95.yaml but for where the penalty starts
     for name, margin_k in (("ppo-gamma95-margin05", 0.5), ("ppo-gamma95-margin1", 1.0)):
         margin = train.load_recipe(train.ROOT / "agents" / f"{name}.yaml")
