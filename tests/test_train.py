@@ -762,6 +762,39 @@ def test_algorithms_with_another_budget_trains_and_reads_its_own_folders(tmp_pat
     assert row in capsys.readouterr().out
 
 
+def test_algorithms_behind_the_shield_scores_each_run_as_the_controller_deploys_it(
+    tmp_path, capsys
+):
+    from cooling.control.policy import load_policy
+    from cooling.evaluate import evaluate
+    from cooling.spec import load_site
+
+    algorithms = load_benchmark("algorithms")
+    shipped = json.loads(SHIPPED["enterprise"].with_name("model_card.json").read_text())
+    recipe = re.search(r"--recipe agents/(\S+)\.yaml", shipped["command"])[1]
+    args = ["--site", "enterprise", "--runs", f"{recipe}:{shipped['seed']}", "--steps",
+            str(shipped["steps"]), "--out", str(tmp_path), "--summary-only"]  # fmt: skip
+    assert algorithms.main([*args, "--behind-shield"]) == 0
+    out = capsys.readouterr().out
+    assert "| hottest inlet | validation behind the shield: vs rules |" in out
+    assert "| --- " * 11 + "|" in out
+    # the column is the policy's saving against the rules on the validation weeks, behind
+    # the default shield, as `cooling evaluate --weeks validation --shield` gives it
+    site = load_site("enterprise")
+    policy = load_policy(SHIPPED["enterprise"], site)
+    saving = {shield: evaluate(site, policy, weeks="validation", shield=shield,
+                               controllers=("rules",))["cooling_saving_vs"]["rules"]
+              for shield in (False, True)}  # fmt: skip
+    expected = saving[True]
+    assert expected < saving[False]  # the shield costs it something
+    row = next(line for line in out.splitlines() if line.startswith(f"| {recipe.upper()} |"))
+    assert row.endswith(f"| {expected:.1%} |")
+    assert f"best behind the shield on the validation weeks: {recipe.upper()} seed" in out
+    # without the option, the table is as it was
+    assert algorithms.main(args) == 0
+    assert "behind the shield" not in capsys.readouterr().out
+
+
 def test_algorithms_takes_a_variant_spec_by_its_path_and_names_its_runs_by_the_spec(
     tmp_path, capsys, monkeypatch
 ):
