@@ -793,6 +793,20 @@ def test_algorithms_behind_the_shield_scores_each_run_as_the_controller_deploys_
     # without the option, the table is as it was
     assert algorithms.main(args) == 0
     assert "behind the shield" not in capsys.readouterr().out
+    # a run whose policy does not load is told of, with "-" in its row, and the rest stands
+    ppo = train.load_recipe(train.ROOT / "agents" / "ppo.yaml", site="enterprise", seed=0,
+                            steps=1234)  # fmt: skip
+    folder = tmp_path / algorithms.folder_name("enterprise", "ppo", 0, 1234)
+    folder.mkdir()
+    card = {**shipped, "recipe": algorithms.as_dict(ppo), "seed": 0, "steps": 1234}
+    (folder / "model_card.json").write_text(json.dumps(card))
+    bare = ["--site", "enterprise", "--runs", "ppo:0", "--steps", "1234", "--out", str(tmp_path)]
+    assert algorithms.main([*bare, "--summary-only", "--behind-shield"]) == 0
+    captured = capsys.readouterr()
+    assert "| PPO | 0 | 1,234 |" in captured.out and captured.out.count("°C | - |") == 1
+    assert "not evaluated behind the shield: enterprise-ppo-seed0" in captured.err
+    assert "policy.zip: policy not found" in captured.err
+    assert "best behind the shield" not in captured.out
 
 
 def test_algorithms_takes_a_variant_spec_by_its_path_and_names_its_runs_by_the_spec(
