@@ -61,17 +61,32 @@ ROBUST_FRACTION_HELP = (
 )
 
 
+#: cooling.control.safety.PULL_BACKS, not imported at start-up (the plant's JIT)
+PULL_BACKS = ("cheapest", "together")
+PULL_BACK_HELP = (
+    "with --shield: how it pulls back a proposal it predicts too hot: 'cheapest' (the "
+    "default: all setpoints together or each alone, the candidate predicted safe that "
+    "draws the least power) or 'together' (all setpoints together, the first fraction "
+    "predicted safe; the shield until 2026-11-25)"
+)
+
+
 def _shield_config(args: argparse.Namespace) -> ShieldConfig | None:
-    """The ShieldConfig that --shield and --shield-robust-fraction ask for, or None."""
+    """The ShieldConfig that --shield, --shield-robust-fraction and --shield-pull-back
+    ask for, or None."""
     from cooling.control.safety import ShieldConfig
 
-    if args.shield_robust_fraction is not None and not args.shield:
-        raise ValueError("--shield-robust-fraction tunes the shield: give --shield too")
+    tuning = {}
+    if args.shield_robust_fraction is not None:
+        tuning["robust_fraction"] = args.shield_robust_fraction
+    if args.shield_pull_back is not None:
+        tuning["pull_back"] = args.shield_pull_back
+    if tuning and not args.shield:
+        flag = "--shield-robust-fraction" if "robust_fraction" in tuning else "--shield-pull-back"
+        raise ValueError(f"{flag} tunes the shield: give --shield too")
     if not args.shield:
         return None
-    if args.shield_robust_fraction is None:
-        return ShieldConfig()
-    return ShieldConfig(robust_fraction=args.shield_robust_fraction)
+    return ShieldConfig(**tuning)
 
 
 def _offset_days(text: str) -> int:
@@ -143,6 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--shield-robust-fraction", type=_fraction, metavar="F",
                      help=ROBUST_FRACTION_HELP)  # fmt: skip
+    sim.add_argument("--shield-pull-back", choices=PULL_BACKS, help=PULL_BACK_HELP)
     sim.add_argument(
         "--perturb",
         type=_fraction,
@@ -203,6 +219,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--shield", action="store_true", help="run the policy behind the shield")
     ev.add_argument("--shield-robust-fraction", type=_fraction, metavar="F",
                     help=ROBUST_FRACTION_HELP)  # fmt: skip
+    ev.add_argument("--shield-pull-back", choices=PULL_BACKS, help=PULL_BACK_HELP)
     ev.add_argument("--perturb", type=_fraction, default=0.0,
                     help="the plant off its spec by up to this fraction (0-0.5), for every "
                          "controller")  # fmt: skip
@@ -304,6 +321,7 @@ def _simulate(args: argparse.Namespace) -> int:
     }
     if shield is not None:
         report["shield_robust_fraction"] = shield.robust_fraction
+        report["shield_pull_back"] = shield.pull_back
     if args.json:
         print(json.dumps(report))
     else:

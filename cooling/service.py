@@ -75,6 +75,9 @@ class ControllerConfig:
     # ShieldConfig.robust_fraction): the trade-off between the savings a policy keeps and
     # the margin against a plant off its spec (docs/RESULTS.md, "Behind the shield")
     shield_robust_fraction: float = 0.1
+    # how the shield pulls back a proposal it predicts too hot (ShieldConfig.pull_back):
+    # "cheapest" or "together" (docs/RESULTS.md, "Behind the shield")
+    shield_pull_back: str = "cheapest"
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.heartbeat_wall_s <= 300:
@@ -90,7 +93,8 @@ class ControllerConfig:
         if self.command_ttl_s < 0 or self.stale_after_s < 0:
             raise ConfigError("controller.command_ttl_s and stale_after_s must be >= 0")
         try:  # the shield checks its own tuning
-            ShieldConfig(robust_fraction=self.shield_robust_fraction)
+            ShieldConfig(robust_fraction=self.shield_robust_fraction,
+                         pull_back=self.shield_pull_back)  # fmt: skip
         except ValueError as exc:
             raise ConfigError(f"controller.shield_{exc}") from None
         lo, hi = UTC_OFFSET_RANGE_H
@@ -304,7 +308,8 @@ class Controller:
                 return ctrl(telemetry, hours=self._hours)
 
         shield = ShieldConfig(stale_after_s=self.stale_s, fallback=cc.fallback,
-                              robust_fraction=float(cc.shield_robust_fraction))  # fmt: skip
+                              robust_fraction=float(cc.shield_robust_fraction),
+                              pull_back=cc.shield_pull_back)  # fmt: skip
         self.runtime = Runtime(self.spec, policy, mode=config.mode, shield_config=shield,
                                policy_timeout_s=cc.policy_timeout_s,
                                follow_plant_setpoints=True)  # fmt: skip

@@ -6,6 +6,9 @@ import json
 import subprocess
 import sys
 
+from cooling import cli
+from cooling.control import safety
+
 KEYS = {
     "pue", "it_kwh", "facility_kwh", "cooling_kwh", "cooling_breakdown_kwh", "water_l",
     "carbon_kg", "minutes_above_recommended", "minutes_above_allowable", "max_inlet_c",
@@ -65,6 +68,7 @@ def test_simulate_with_the_shield_reports_its_work():
     assert "fallback_steps" in report
     assert report["minutes_above_recommended"] == 0.0
     assert report["shield_robust_fraction"] == 0.1  # the shield's default pessimism
+    assert report["shield_pull_back"] == "cheapest"
     out = run("simulate", "--perturb", "0.9")
     assert out.returncode == 2 and "0..0.5" in out.stderr
 
@@ -82,10 +86,19 @@ def test_the_shields_pessimism_is_a_command_line_setting():
     result = json.loads(out.stdout)
     assert result["shield"]["robust_fraction"] == 0.05
     assert result["controllers"]["policy"]["shield_interventions"] > 0
+    out = run("evaluate", "--policy", "random", "--site", "enterprise", "--shield",
+              "--shield-pull-back", "together", "--baselines", "none", "--json")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["shield"]["pull_back"] == "together"
+    assert cli.PULL_BACKS == safety.PULL_BACKS  # the CLI's copy of the choices
     for command in (["simulate", "--days", "0.1"],
                     ["evaluate", "--policy", "random", "--site", "enterprise"]):  # fmt: skip
         out = run(*command, "--shield-robust-fraction", "0.05")
         assert out.returncode == 2 and "give --shield too" in out.stderr
+        out = run(*command, "--shield-pull-back", "together")
+        assert out.returncode == 2 and "--shield-pull-back tunes the shield" in out.stderr
+        out = run(*command, "--shield", "--shield-pull-back", "nearest")
+        assert out.returncode == 2 and "invalid choice: 'nearest'" in out.stderr
         out = run(*command, "--shield", "--shield-robust-fraction", "0.7")
         assert out.returncode == 2 and "--shield-robust-fraction: must be in 0..0.5" in out.stderr
     out = run("simulate", "--controller", "nan", "--days", "0.1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 
@@ -187,6 +188,43 @@ def test_economizer_is_not_short_cycled():
     assert len(changes) <= 2  # at most one change per 1200 s in 2400 s
     if len(changes) == 2:
         assert (changes[1] - changes[0]) * 300.0 >= 1200.0
+
+
+def test_the_pull_back_applies_the_cheapest_candidate_predicted_safe():
+    """Pulling back a proposal predicted too hot, the shield may move each setpoint alone
+    as well as all together, and applies the candidate predicted safe that the nominal
+    plant predicts to draw the least power: never more than the first safe fraction of
+    the way back with all setpoints together (``pull_back="together"``) would."""
+    site = load_site("highdensity")
+    params, sp, dist = constant_inputs(site, setpoints=[7.0, 18.0, 29.4, 1.0, 0.0, 1.0], load=0.6)
+    state = plantmod.initial_state(params, sp, dist)
+    reading = plantmod.step(state, sp, dist, params)[1].row(0)
+    cheapest = SafetyShield(site)
+    together = SafetyShield(site, ShieldConfig(pull_back="together"))
+    proposal = np.array([9.0, 23.5, 29.0, 0.7, 0.0, 1.0])  # warm air, slow pumps
+    for k in range(12):
+        before = copy.deepcopy(cheapest)  # the same history: the same state estimate
+        c = cheapest.decide(proposal, dict(reading), ts=300.0 * k)
+        t = together.decide(proposal, dict(reading), ts=300.0 * k)
+        if "PREDICTED_INLET" in [r.code for r in c.reasons]:
+            break
+        np.testing.assert_array_equal(c.applied, t.applied)  # ramps alone: no choice yet
+    else:
+        pytest.fail("the proposal was never predicted too hot")
+    assert "PREDICTED_INLET" in [r.code for r in t.reasons]
+    assert c.predicted_inlet_max_c <= cheapest.limit_c
+    assert t.predicted_inlet_max_c <= together.limit_c
+    c_kw, t_kw = before.predict_facility_kw(np.array([c.applied, t.applied]))
+    assert c_kw < t_kw  # here a cheaper candidate than the first safe fraction exists
+    assert "candidates predicted safe" in c.reasons[-1].message
+    for bad, said in (
+        ({"pull_back": "nearest"}, "pull_back must be one of cheapest, together"),
+        ({"line_search": (0.5, 0.75)}, "largest first"),
+        ({"line_search": (1.0, 0.5)}, "strictly between 0 and 1"),
+        ({"line_search": ()}, "line_search must be fractions"),
+    ):
+        with pytest.raises(ValueError, match=said):
+            ShieldConfig(**bad)
 
 
 def test_the_crah_air_flow_is_limited_and_checked_like_every_setpoint():

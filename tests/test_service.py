@@ -146,6 +146,10 @@ def test_the_shields_pessimism_is_the_controller_configs_and_checked():
             ConfigError, match=r"shield_robust_fraction must be a number in 0\.\.0\.5"
         ):
             ControllerConfig(shield_robust_fraction=bad)
+    assert make().runtime.shield.config.pull_back == "cheapest"
+    assert make(shield_pull_back="together").runtime.shield.config.pull_back == "together"
+    with pytest.raises(ConfigError, match=r"shield_pull_back must be one of cheapest, together"):
+        ControllerConfig(shield_pull_back="nearest")
 
 
 def test_virtual_plant_stays_in_step_with_the_controller_across_29_february(monkeypatch):

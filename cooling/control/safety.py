@@ -21,9 +21,14 @@ controllers, PHYSICS.md §8):
    intervals with the setpoints held, plus an uncertainty margin proportional to its
    recent mean absolute prediction error (the uncertainty gate of PHYSICS.md §8). A
    proposal predicted to come within ``margin_k`` of the recommended limit is pulled
-   back towards the fallback's setpoints by a line search until it is predicted safe;
-   if none is, the fallback applies while it is predicted within the limit itself, and
-   otherwise the most cooling the ramp limits allow.
+   back towards the fallback's setpoints: candidates move all setpoints together, or
+   each alone, by the fractions of ``line_search`` (0.9, 0.8, …, 0.1 of the way from
+   the fallback), and of those predicted safe the one the site spec's nominal plant
+   predicts to draw the least facility power applies (``pull_back="cheapest"``;
+   ``"together"``: all setpoints together only, 0.75, 0.5 and 0.25 of the way, the
+   first predicted safe: the shield until 2026-11-25). If none is, the fallback applies
+   while it is predicted within the limit itself, and otherwise the most cooling the
+   ramp limits allow.
 5. **Fallback.** The site's rule-based controller (``fallback="rules"``), or no command
    at all so that the plant's own controls hold (``fallback="none"``).
 
@@ -46,6 +51,14 @@ from cooling.setpoints import NAMES, fixed_vector
 from cooling.spec import SiteSpec
 from cooling.units import CP_AIR_KJ_KG_K
 
+#: How the shield pulls back a proposal it predicts unsafe (``ShieldConfig.pull_back``).
+PULL_BACKS = ("cheapest", "together")
+#: Each pull-back's default fractions of the way from the fallback (``line_search``).
+LINE_SEARCH: dict[str, tuple[float, ...]] = {
+    "cheapest": (0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1),
+    "together": (0.75, 0.5, 0.25),
+}
+
 
 @dataclass(frozen=True)
 class ShieldConfig:
@@ -57,7 +70,14 @@ class ShieldConfig:
     margin_k: float = 0.5  # predicted hottest inlet must stay this far below 27 °C
     fallback: str = "rules"  # "rules" or "none" (the plant's own controls hold)
     economizer_hold_s: float = 1200.0  # ASHRAE G36 minimum economizer on/off time
-    line_search: tuple[float, ...] = (0.75, 0.5, 0.25)
+    # a proposal predicted too hot: "cheapest", all setpoints together or each alone, the
+    # candidate predicted safe that the nominal plant predicts to draw the least power;
+    # "together", all setpoints together, the first fraction predicted safe (the shield
+    # until 2026-11-25)
+    pull_back: str = "cheapest"
+    # the fractions of the way from the fallback that a proposal is pulled back to;
+    # None: the pull-back's own (LINE_SEARCH)
+    line_search: tuple[float, ...] | None = None
     bias_gain: float = 0.3  # weight of the latest prediction error in the correction
     uncertainty_gain: float = 1.5  # margin added per K of mean absolute prediction error
     robust_fraction: float = 0.1  # the model's plant is this much worse than the spec's
@@ -67,6 +87,26 @@ class ShieldConfig:
             raise ValueError(f"fallback must be 'rules' or 'none' (got {self.fallback!r})")
         if self.horizon_steps < 1:
             raise ValueError("horizon_steps must be >= 1")
+        if self.pull_back not in PULL_BACKS:
+            raise ValueError(
+                f"pull_back must be one of {', '.join(PULL_BACKS)} (got {self.pull_back!r})"
+            )
+        if self.line_search is None:  # frozen: set once, here
+            object.__setattr__(self, "line_search", LINE_SEARCH[self.pull_back])
+        ls = self.line_search
+        if (
+            not isinstance(ls, tuple)
+            or not ls
+            or any(
+                isinstance(a, bool) or not isinstance(a, int | float) or not 0.0 < a < 1.0
+                for a in ls
+            )
+            or any(later >= earlier for later, earlier in zip(ls[1:], ls, strict=False))
+        ):
+            raise ValueError(
+                "line_search must be fractions strictly between 0 and 1, largest first, "
+                f"e.g. (0.75, 0.5, 0.25) (got {ls!r})"
+            )
         rf = self.robust_fraction
         if isinstance(rf, bool) or not isinstance(rf, int | float) or not 0.0 <= rf <= 0.5:
             raise ValueError(
@@ -159,7 +199,9 @@ class SafetyShield:
         self.readings = _readings_for(self.spec)
         self.critical = [n for n in self.readings if n not in ("outdoor_dry_bulb_c",)]
         self.params = pessimistic_params(self.spec, self.config.robust_fraction)
-        self.nominal = plantmod.params_from_spec(self.spec)  # for expected savings only
+        # the spec's own plant: the power a candidate is expected to draw, for the pull-back
+        # and the savings a recommendation is expected to bring (never for safety)
+        self.nominal = plantmod.params_from_spec(self.spec)
         self.rules = RuleController(self.spec)
         self.rules.reset(1)
         self.limit_c = self.spec.envelope.recommended_high_c - self.config.margin_k
@@ -298,7 +340,8 @@ class SafetyShield:
         The state estimated from telemetry as for :meth:`predict_inlet_max`, but the site
         spec's nominal plant (an expectation, where the envelope check is pessimistic), with
         today's weather and load held, no side effects: the power once the plant has settled
-        on the candidate, for the savings a recommendation is expected to bring.
+        on the candidate, for the choice among the pull-backs predicted safe and the savings
+        a recommendation is expected to bring.
         """
         k = candidates.shape[0]
         state = plantmod.PlantState(np.repeat(self._estimated_state().data, k, axis=0))
@@ -372,35 +415,59 @@ class SafetyShield:
             candidate[bad] = fallback[bad]
         candidate = self._limit(candidate, limited_reasons, ts)
 
-        # line search from the proposal towards the fallback, then the most cooling
-        alphas = (1.0, *self.config.line_search, 0.0)
-        n_search = len(alphas)
-        rows = np.array(
-            [a * candidate + (1 - a) * safe_fallback for a in alphas] + [self._max_cooling()]
-        )
-        rows[: n_search - 1, 4] = candidate[4]
-        rows[n_search - 1 :, 4] = safe_fallback[4]
+        # candidates: the proposal pulled back towards the fallback (all setpoints together
+        # and, with pull_back="cheapest", each alone), the fallback, then the most cooling
+        fractions = self.config.line_search or LINE_SEARCH[self.config.pull_back]
+        rows_list = [candidate]
+        labels = [""]
+        for a in fractions:
+            rows_list.append(a * candidate + (1 - a) * safe_fallback)
+            labels.append(f"pulled back to {a:.0%} of the way from the fallback")
+        if self.config.pull_back == "cheapest":
+            for j in (0, 1, 2, 3, 5):  # each setpoint but the economizer's on/off
+                if abs(candidate[j] - safe_fallback[j]) <= 1e-9:
+                    continue
+                for a in (*fractions, 0.0):
+                    row = candidate.copy()
+                    row[j] = a * candidate[j] + (1 - a) * safe_fallback[j]
+                    rows_list.append(row)
+                    labels.append(
+                        f"{NAMES[j]} pulled back to {a:.0%} of the way from the fallback's "
+                        f"{safe_fallback[j]:.3g}"
+                        if a
+                        else f"{NAMES[j]} set to the fallback's {safe_fallback[j]:.3g}"
+                    )
+        i_fallback = len(rows_list)
+        rows = np.array([*rows_list, safe_fallback, self._max_cooling()])
+        rows[:i_fallback, 4] = candidate[4]
+        rows[i_fallback:, 4] = safe_fallback[4]
+        labels.append("the rule-based fallback applies")
         predicted = self.predict_inlet_max(rows)
         safe = predicted <= self.limit_c
-        search_ok = np.flatnonzero(safe[:n_search])
+        search_ok = np.flatnonzero(safe[: i_fallback + 1])
         if safe[0]:
             choice = 0
         elif search_ok.size:
-            choice = int(search_ok[0])
-            if choice == n_search - 1:
-                what = "the rule-based fallback applies"
+            what = ""
+            if self.config.pull_back == "cheapest" and search_ok.size > 1:
+                # of the candidates predicted safe, the one the spec's nominal plant
+                # predicts to draw the least facility power
+                facility_kw = self.predict_facility_kw(rows[search_ok])
+                choice = int(search_ok[int(np.argmin(facility_kw))])
+                what = f" (the least power of {search_ok.size} candidates predicted safe)"
             else:
-                what = f"pulled back to {alphas[choice]:.0%} of the way from the fallback"
+                choice = int(search_ok[0])
             limited_reasons.append(
                 Reason(
                     "PREDICTED_INLET",
                     f"proposal predicted to reach {predicted[0]:.1f} °C inlet within "
-                    f"{self.config.horizon_steps} intervals (limit {self.limit_c:.1f} °C): {what}",
+                    f"{self.config.horizon_steps} intervals (limit {self.limit_c:.1f} °C): "
+                    f"{labels[choice]}{what}",
                 )
             )
-        elif predicted[n_search - 1] <= self.spec.envelope.recommended_high_c:
+        elif predicted[i_fallback] <= self.spec.envelope.recommended_high_c:
             # nothing clears the margin, but the fallback stays within the limit itself
-            choice = n_search - 1
+            choice = i_fallback
             limited_reasons.append(
                 Reason(
                     "PREDICTED_INLET",
@@ -409,12 +476,12 @@ class SafetyShield:
                 )
             )
         else:
-            choice = n_search if safe[n_search] else int(np.argmin(predicted))
+            choice = i_fallback + 1 if safe[i_fallback + 1] else int(np.argmin(predicted))
             limited_reasons.append(
                 Reason(
                     "EMERGENCY",
                     f"no candidate predicted below {self.limit_c:.1f} °C (fallback "
-                    f"{predicted[n_search - 1]:.1f} °C): the most cooling the ramp limits allow",
+                    f"{predicted[i_fallback]:.1f} °C): the most cooling the ramp limits allow",
                 )
             )
         # hard limits last of all: a ramp from a value outside them never leaves them
@@ -423,7 +490,7 @@ class SafetyShield:
         if applied[4] != self.last_applied[4]:
             self.econ_changed_ts = ts
         self.last_applied = applied.copy()
-        is_fallback = choice >= n_search - 1
+        is_fallback = choice >= i_fallback
         if is_fallback:
             self.fallback_steps += 1
         if limited_reasons:
