@@ -193,8 +193,8 @@ def test_economizer_is_not_short_cycled():
 def test_the_pull_back_applies_the_cheapest_candidate_predicted_safe():
     """Pulling back a proposal predicted too hot, the shield may move each setpoint alone
     as well as all together, and applies the candidate predicted safe that the nominal
-    plant predicts to draw the least power: never more than the first safe fraction of
-    the way back with all setpoints together (``pull_back="together"``) would."""
+    plant predicts to draw the least power: here less than the first safe fraction of the
+    way back with all setpoints together (``pull_back="together"``, the old shield)."""
     site = load_site("highdensity")
     params, sp, dist = constant_inputs(site, setpoints=[7.0, 18.0, 29.4, 1.0, 0.0, 1.0], load=0.6)
     state = plantmod.initial_state(params, sp, dist)
@@ -216,7 +216,16 @@ def test_the_pull_back_applies_the_cheapest_candidate_predicted_safe():
     assert t.predicted_inlet_max_c <= together.limit_c
     c_kw, t_kw = before.predict_facility_kw(np.array([c.applied, t.applied]))
     assert c_kw < t_kw  # here a cheaper candidate than the first safe fraction exists
-    assert "candidates predicted safe" in c.reasons[-1].message
+    message = c.reasons[-1].message
+    assert "candidates predicted safe" in message
+    # here the rules' setpoints are the cheapest of several candidates predicted safe:
+    # not a hand-over to the fallback (Decision.fallback, the fallback_steps count)
+    assert "the rule-based fallback's setpoints apply" in message and not c.fallback
+    assert t.reasons[-1].message.endswith("pulled back to 25% of the way from the fallback")
+    # the old shield's fractions belong to its pull-back, whatever config it derives from
+    old = dataclasses.replace(ShieldConfig(), pull_back="together")
+    assert old.fractions == (0.75, 0.5, 0.25) and ShieldConfig().fractions[0] == 0.9
+    assert ShieldConfig(line_search=[0.6, 0.3]) == ShieldConfig(line_search=(0.6, 0.3))
     for bad, said in (
         ({"pull_back": "nearest"}, "pull_back must be one of cheapest, together"),
         ({"line_search": (0.5, 0.75)}, "largest first"),

@@ -76,7 +76,7 @@ class ShieldConfig:
     # until 2026-11-25)
     pull_back: str = "cheapest"
     # the fractions of the way from the fallback that a proposal is pulled back to;
-    # None: the pull-back's own (LINE_SEARCH)
+    # None: the pull-back's own (LINE_SEARCH; see ``fractions``)
     line_search: tuple[float, ...] | None = None
     bias_gain: float = 0.3  # weight of the latest prediction error in the correction
     uncertainty_gain: float = 1.5  # margin added per K of mean absolute prediction error
@@ -91,12 +91,23 @@ class ShieldConfig:
             raise ValueError(
                 f"pull_back must be one of {', '.join(PULL_BACKS)} (got {self.pull_back!r})"
             )
-        if self.line_search is None:  # frozen: set once, here
-            object.__setattr__(self, "line_search", LINE_SEARCH[self.pull_back])
-        ls = self.line_search
+        if self.line_search is not None:
+            self._check_line_search()
+        rf = self.robust_fraction
+        if isinstance(rf, bool) or not isinstance(rf, int | float) or not 0.0 <= rf <= 0.5:
+            raise ValueError(
+                "robust_fraction must be a number in 0..0.5, how much worse than its spec the "
+                f"shield's model takes the plant (got {rf!r})"
+            )
+
+    def _check_line_search(self) -> None:
+        given = self.line_search
+        try:  # a list (from JSON or YAML) is as good as a tuple; the config stays hashable
+            ls = tuple(given) if given is not None else ()
+        except TypeError:
+            ls = ()
         if (
-            not isinstance(ls, tuple)
-            or not ls
+            not ls
             or any(
                 isinstance(a, bool) or not isinstance(a, int | float) or not 0.0 < a < 1.0
                 for a in ls
@@ -105,14 +116,14 @@ class ShieldConfig:
         ):
             raise ValueError(
                 "line_search must be fractions strictly between 0 and 1, largest first, "
-                f"e.g. (0.75, 0.5, 0.25) (got {ls!r})"
+                f"e.g. (0.75, 0.5, 0.25) (got {given!r})"
             )
-        rf = self.robust_fraction
-        if isinstance(rf, bool) or not isinstance(rf, int | float) or not 0.0 <= rf <= 0.5:
-            raise ValueError(
-                "robust_fraction must be a number in 0..0.5, how much worse than its spec the "
-                f"shield's model takes the plant (got {rf!r})"
-            )
+        object.__setattr__(self, "line_search", ls)  # frozen: normalised once, here
+
+    @property
+    def fractions(self) -> tuple[float, ...]:
+        """The line search's fractions: ``line_search``, or the pull-back's own."""
+        return self.line_search or LINE_SEARCH[self.pull_back]
 
 
 @dataclass(frozen=True)
@@ -417,7 +428,7 @@ class SafetyShield:
 
         # candidates: the proposal pulled back towards the fallback (all setpoints together
         # and, with pull_back="cheapest", each alone), the fallback, then the most cooling
-        fractions = self.config.line_search or LINE_SEARCH[self.config.pull_back]
+        fractions = self.config.fractions
         rows_list = [candidate]
         labels = [""]
         for a in fractions:
@@ -453,8 +464,11 @@ class SafetyShield:
                 # of the candidates predicted safe, the one the spec's nominal plant
                 # predicts to draw the least facility power
                 facility_kw = self.predict_facility_kw(rows[search_ok])
+                facility_kw = np.where(np.isfinite(facility_kw), facility_kw, np.inf)
                 choice = int(search_ok[int(np.argmin(facility_kw))])
                 what = f" (the least power of {search_ok.size} candidates predicted safe)"
+                if choice == i_fallback:  # the rules' setpoints, not a hand-over to them
+                    labels[choice] = "the rule-based fallback's setpoints apply"
             else:
                 choice = int(search_ok[0])
             limited_reasons.append(
@@ -490,7 +504,9 @@ class SafetyShield:
         if applied[4] != self.last_applied[4]:
             self.econ_changed_ts = ts
         self.last_applied = applied.copy()
-        is_fallback = choice >= i_fallback
+        # the fallback: chosen because nothing else was predicted safe (not because the
+        # rules' setpoints were the cheapest of several candidates predicted safe)
+        is_fallback = choice > i_fallback or (choice == i_fallback and search_ok.size <= 1)
         if is_fallback:
             self.fallback_steps += 1
         if limited_reasons:
