@@ -35,10 +35,11 @@ best run is named with that caveat); ``--rescore`` scores every run again on tod
 validation episodes (``cooling.train.validation_reward``, some 20 s a run) and names the
 best by those. ``--behind-shield`` adds each run's saving against the rules on the
 validation weeks behind the default safety shield, as the deployed controller runs it
-(``cooling evaluate --weeks validation --shield --baselines rules``, some 6 s a run with
+(``cooling evaluate --weeks validation --shield --baselines rules``, some 10 s a run with
 ``--jobs 2``, which also runs the rules' weeks in that many processes), and names the
-run best by that too: runs a few tenths of validation reward apart can keep very
-different savings behind the shield (docs/RESULTS.md, "A discount of 0.95"). A run whose
+run best by that too: runs a few tenths of validation reward apart kept very different
+savings behind the shield's pull-back until 2026-11-25, if not behind today's
+(docs/RESULTS.md, "A discount of 0.95"). A run whose
 policy does not load (a v0 run, a missing file) gets "-" there.
 """
 
